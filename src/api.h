@@ -1,0 +1,58 @@
+/*
+ * api: the handlers of /api/v1, one file per resource.  A handler runs
+ * after its parameters were validated (router table); for routes flagged
+ * ROUTE_TX it runs inside an open transaction that app.c commits when the
+ * response is a success and rolls back otherwise.
+ *
+ * Return: 0 when w holds the answer (success or a 4xx decided by the
+ * handler), -1 on a database error (app.c maps it: retry on deadlock,
+ * 503 when the server is gone, 500 otherwise).
+ */
+#ifndef CONCERT_API_H
+#define CONCERT_API_H
+
+#include "config.h"
+#include "http.h"
+#include "validate.h"
+
+struct api_ctx {
+	const struct config *cfg;
+	struct http_req *r;
+	struct http_resp *w;
+	struct params *p;
+};
+
+typedef int (*api_handler)(struct api_ctx *c);
+
+/* Prepare each module's statements (after db_configure). 0 / -1. */
+int api_prepare(void);
+
+int api_ping(struct api_ctx *c);
+int api_health(struct api_ctx *c);
+int api_token_issue(struct api_ctx *c);
+int api_token_get(struct api_ctx *c);
+int api_token_release(struct api_ctx *c);
+int api_dates(struct api_ctx *c);
+int api_seats(struct api_ctx *c);
+int api_hold(struct api_ctx *c);
+int api_charge(struct api_ctx *c);
+int api_balance(struct api_ctx *c);
+int api_pay(struct api_ctx *c);
+
+/*
+ * Authorise an action that needs an admitted user: the token of c->p must
+ * be ACTIVE and unexpired.  Returns 0 with user/seq filled, 1 when w was
+ * set to a 401/403 answer, -1 on a database error.
+ */
+int api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq);
+
+/* Per-module statement preparation, called by api_prepare. */
+int api_token_prepare(void);
+int api_reservation_prepare(void);
+int api_balance_prepare(void);
+int api_payment_prepare(void);
+
+/* ISO-8601 "at" timestamp of now, for event payloads. */
+void api_now_iso(char *out, size_t len);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * api_payment: pay for a held seat, in one transaction.
+ *
+ * The reservation row is locked first; its owner, state and deadline are
+ * checked under that lock, so a payment and the consumer's expiry of the
+ * same hold serialise: either the payment sees a live hold and completes,
+ * or it sees an expired one and takes nothing.  The seat is sold with a
+ * conditional UPDATE (it must still be held by this reservation: after
+ * lazy expiry someone else may have taken it), the debit is conditional
+ * on the balance, and payments.reservation_id is UNIQUE.
+ * Lock order: reservation, seat, user, token (holds take seat, user,
+ * token; the consumer takes reservation, seat).
+ */
+#include <string.h>
+
+#include "api.h"
+#include "db.h"
+#include "events.h"
+#include "util.h"
+
+static struct db_stmt *st_res_lock, *st_sell, *st_debit, *st_ledger,
+    *st_pay_ins, *st_confirm, *st_other_holds, *st_tok_end, *st_balance;
+
+int
+api_payment_prepare(void)
+{
+	st_res_lock = db_stmt("SELECT user_id,"
+	    " DATE_FORMAT(concert_date, '%Y-%m-%d'), seat_number, price, state,"
+	    " expires_at > UTC_TIMESTAMP(3)"
+	    " FROM reservations WHERE id = ? FOR UPDATE");
+	st_sell = db_stmt("UPDATE seats SET state = 2, hold_expires_at = NULL"
+	    " WHERE concert_date = ? AND seat_number = ? AND state = 1"
+	    " AND reservation_id = ?");
+	st_debit = db_stmt("UPDATE users SET balance = balance - ?"
+	    " WHERE id = ? AND balance >= ?");
+	st_ledger = db_stmt("INSERT INTO balance_ledger"
+	    " (user_id, delta, kind, ref_id) VALUES (?, ?, 'PAYMENT', ?)");
+	st_pay_ins = db_stmt("INSERT INTO payments"
+	    " (id, reservation_id, user_id, amount) VALUES (?, ?, ?, ?)");
+	st_confirm = db_stmt("UPDATE reservations SET state = 1,"
+	    " updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND state = 0");
+	st_other_holds = db_stmt("SELECT COUNT(*) FROM reservations"
+	    " WHERE user_id = ? AND state = 0 AND expires_at > UTC_TIMESTAMP(3)"
+	    " AND id <> ?");
+	st_tok_end = db_stmt("UPDATE queue_tokens SET state = 2,"
+	    " live_user = NULL, expires_at = UTC_TIMESTAMP(3)"
+	    " WHERE seq = ? AND state = 1");
+	st_balance = db_stmt("SELECT balance FROM users WHERE id = ?");
+	return st_res_lock && st_sell && st_debit && st_ledger && st_pay_ins &&
+	    st_confirm && st_other_holds && st_tok_end && st_balance ? 0 : -1;
+}
+
+static void
+add_event(struct api_ctx *c, int topic, const char *key, json_object *e)
+{
+	char at[40];
+
+	api_now_iso(at, sizeof(at));
+	json_object_object_add(e, "at", json_object_new_string(at));
+	http_event(c->w, topic, key, e);
+}
+
+int
+api_pay(struct api_ctx *c)
+{
+	const unsigned char *rid = c->p->v[P_RESERVATION_ID].u;
+	long long amount = c->p->v[P_AMOUNT].i;
+	unsigned char user[16], owner[16], pid[16];
+	char date[16], pid_s[UUID_STR_LEN], user_s[UUID_STR_LEN];
+	const char *rid_s = c->p->v[P_RESERVATION_ID].s;
+	long long seq, seat, price, state, live, n, bal;
+	json_object *o, *e;
+	int rc;
+
+	if ((rc = api_auth_active(c, user, &seq)) != 0)
+		return rc < 0 ? -1 : 0;
+	if (db_exec(st_res_lock, "u", rid) < 0)
+		return -1;
+	rc = db_fetch(st_res_lock, "usiiii", owner, date, sizeof(date), &seat,
+	    &price, &state, &live);
+	db_done(st_res_lock);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		http_error(c->w, 404, "RESERVATION_NOT_FOUND", "no such reservation");
+		return 0;
+	}
+	if (memcmp(owner, user, 16) != 0) {
+		http_error(c->w, 403, "NOT_RESERVATION_OWNER",
+		    "the reservation belongs to another user");
+		return 0;
+	}
+	if (state == 1) {
+		http_error(c->w, 409, "ALREADY_PAID",
+		    "the reservation is already paid");
+		return 0;
+	}
+	if (state != 0 || !live) {
+		http_error(c->w, 409, "RESERVATION_EXPIRED",
+		    "the hold expired before payment; nothing was charged");
+		return 0;
+	}
+	if (amount != price) {
+		http_error(c->w, 422, "AMOUNT_MISMATCH",
+		    "amount must equal the seat price %lld", price);
+		return 0;
+	}
+	if ((n = db_exec(st_sell, "siu", date, seat, rid)) < 0)
+		return -1;
+	if (n == 0) {
+		http_error(c->w, 409, "RESERVATION_EXPIRED",
+		    "the hold expired before payment; nothing was charged");
+		return 0;
+	}
+	if ((n = db_exec(st_debit, "iui", amount, user, amount)) < 0)
+		return -1;
+	if (n == 0) {
+		http_error(c->w, 402, "INSUFFICIENT_BALANCE",
+		    "the balance is below %lld", amount);
+		return 0;
+	}
+	util_uuid_new(pid);
+	if (db_exec(st_ledger, "uiu", user, -amount, pid) != 1)
+		return -1;
+	if (db_exec(st_pay_ins, "uuui", pid, rid, user, amount) < 0) {
+		if (db_errno() != DB_ER_DUP_ENTRY)
+			return -1;
+		http_error(c->w, 409, "ALREADY_PAID", "the reservation is already paid");
+		return 0;
+	}
+	if (db_exec(st_confirm, "u", rid) != 1)
+		return -1;
+	if (db_exec(st_other_holds, "uu", user, rid) < 0 ||
+	    db_fetch(st_other_holds, "i", &n) != 1)
+		return -1;
+	db_done(st_other_holds);
+	util_uuid_format(pid, pid_s);
+	util_uuid_format(user, user_s);
+	if (n == 0) {
+		/* Done shopping: the admission ends and frees a place. */
+		if ((n = db_exec(st_tok_end, "i", seq)) < 0)
+			return -1;
+		if (n == 1) {
+			e = json_object_new_object();
+			json_object_object_add(e, "type",
+			    json_object_new_string("token.released"));
+			json_object_object_add(e, "userId", json_object_new_string(user_s));
+			json_object_object_add(e, "seq", json_object_new_int64(seq));
+			json_object_object_add(e, "reason", json_object_new_string("paid"));
+			add_event(c, EVENTS_QUEUE, user_s, e);
+		}
+	}
+	if (db_exec(st_balance, "u", user) < 0 ||
+	    db_fetch(st_balance, "i", &bal) != 1)
+		return -1;
+	db_done(st_balance);
+	o = json_object_new_object();
+	json_object_object_add(o, "paymentId", json_object_new_string(pid_s));
+	json_object_object_add(o, "status", json_object_new_string("success"));
+	json_object_object_add(o, "reservationId", json_object_new_string(rid_s));
+	json_object_object_add(o, "amount", json_object_new_int64(amount));
+	json_object_object_add(o, "balance", json_object_new_int64(bal));
+	http_json(c->w, 201, o);
+
+	e = json_object_new_object();
+	json_object_object_add(e, "type", json_object_new_string("payment.completed"));
+	json_object_object_add(e, "reservationId", json_object_new_string(rid_s));
+	json_object_object_add(e, "userId", json_object_new_string(user_s));
+	json_object_object_add(e, "paymentId", json_object_new_string(pid_s));
+	json_object_object_add(e, "amount", json_object_new_int64(amount));
+	json_object_object_add(e, "date", json_object_new_string(date));
+	json_object_object_add(e, "seatNumber", json_object_new_int64(seat));
+	add_event(c, EVENTS_RESERVATIONS, rid_s, e);
+	return 0;
+}

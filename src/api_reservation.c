@@ -1,0 +1,205 @@
+/*
+ * api_reservation: concert dates, seat maps and seat holds.
+ *
+ * Availability is computed, never trusted: a seat is available when it is
+ * FREE, or HELD with hold_expires_at in the past (lazy expiry), so a seat
+ * frees itself at its deadline whether or not the consumer has run.
+ *
+ * A hold is one conditional UPDATE of the seat row; the affected-row count
+ * decides the single winner among any number of concurrent requests.
+ * Lock order (shared with payments): seat, user, reservation, token.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "db.h"
+#include "events.h"
+#include "util.h"
+
+static struct db_stmt *st_dates, *st_seats, *st_hold, *st_seat_exists,
+    *st_user_lock, *st_live_holds, *st_res_ins, *st_tok_extend, *st_hold_info;
+
+#define SEAT_AVAILABLE \
+	"(s.state = 0 OR (s.state = 1 AND s.hold_expires_at <= UTC_TIMESTAMP(3)))"
+
+int
+api_reservation_prepare(void)
+{
+	st_dates = db_stmt("SELECT DATE_FORMAT(d.concert_date, '%Y-%m-%d')"
+	    " FROM concert_dates d WHERE d.concert_date >= UTC_DATE()"
+	    " AND EXISTS (SELECT 1 FROM seats s"
+	    "   WHERE s.concert_date = d.concert_date AND " SEAT_AVAILABLE ")"
+	    " ORDER BY d.concert_date");
+	st_seats = db_stmt("SELECT s.seat_number, s.price, " SEAT_AVAILABLE
+	    " FROM concert_dates d LEFT JOIN seats s"
+	    "   ON s.concert_date = d.concert_date"
+	    " WHERE d.concert_date = ? ORDER BY s.seat_number");
+	st_hold = db_stmt("UPDATE seats s SET s.state = 1, s.hold_user = ?,"
+	    " s.hold_expires_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND,"
+	    " s.reservation_id = ?"
+	    " WHERE s.concert_date = ? AND s.seat_number = ?"
+	    " AND s.concert_date >= UTC_DATE() AND " SEAT_AVAILABLE);
+	st_seat_exists = db_stmt("SELECT concert_date >= UTC_DATE() FROM seats"
+	    " WHERE concert_date = ? AND seat_number = ?");
+	st_user_lock = db_stmt("SELECT 1 FROM users WHERE id = ? FOR UPDATE");
+	st_live_holds = db_stmt("SELECT COUNT(*) FROM reservations"
+	    " WHERE user_id = ? AND state = 0 AND expires_at > UTC_TIMESTAMP(3)");
+	st_res_ins = db_stmt("INSERT INTO reservations"
+	    " (id, user_id, concert_date, seat_number, price, state, expires_at)"
+	    " SELECT ?, ?, concert_date, seat_number, price, 0, hold_expires_at"
+	    " FROM seats WHERE concert_date = ? AND seat_number = ?");
+	/* The admission outlives every hold made under it (+1 s margin), so
+	 * a hold can always be paid in time. */
+	st_tok_extend = db_stmt("UPDATE queue_tokens SET expires_at ="
+	    " GREATEST(expires_at, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)"
+	    " WHERE seq = ? AND state = 1");
+	st_hold_info = db_stmt("SELECT DATE_FORMAT(hold_expires_at,"
+	    " '%Y-%m-%d %H:%i:%s.%f'), price FROM seats"
+	    " WHERE concert_date = ? AND seat_number = ?");
+	return st_dates && st_seats && st_hold && st_seat_exists &&
+	    st_user_lock && st_live_holds && st_res_ins && st_tok_extend &&
+	    st_hold_info ? 0 : -1;
+}
+
+int
+api_dates(struct api_ctx *c)
+{
+	json_object *a;
+	char date[16];
+	int rc;
+
+	if (db_exec(st_dates, "") < 0)
+		return -1;
+	a = json_object_new_array();
+	while ((rc = db_fetch(st_dates, "s", date, sizeof(date))) == 1)
+		json_object_array_add(a, json_object_new_string(date));
+	if (rc < 0) {
+		json_object_put(a);
+		return -1;
+	}
+	http_json(c->w, 200, a);
+	return 0;
+}
+
+int
+api_seats(struct api_ctx *c)
+{
+	json_object *a;
+	long long num, price, avail;
+	int isnull, rc, rows = 0;
+
+	if (db_exec(st_seats, "s", c->p->v[P_DATE].s) < 0)
+		return -1;
+	a = json_object_new_array();
+	while ((rc = db_fetch(st_seats, "Nii", &num, &isnull, &price,
+	    &avail)) == 1) {
+		json_object *o;
+
+		rows++;
+		if (isnull)
+			continue;       /* a date without seats */
+		o = json_object_new_object();
+		json_object_object_add(o, "seatNumber", json_object_new_int64(num));
+		json_object_object_add(o, "available",
+		    json_object_new_boolean(avail != 0));
+		json_object_object_add(o, "price", json_object_new_int64(price));
+		json_object_array_add(a, o);
+	}
+	if (rc < 0) {
+		json_object_put(a);
+		return -1;
+	}
+	if (rows == 0) {
+		json_object_put(a);
+		http_error(c->w, 404, "DATE_NOT_FOUND",
+		    "no concert on %s", c->p->v[P_DATE].s);
+		return 0;
+	}
+	http_json(c->w, 200, a);
+	return 0;
+}
+
+int
+api_hold(struct api_ctx *c)
+{
+	const char *date = c->p->v[P_DATE].s;
+	long long seat = c->p->v[P_SEAT_NUMBER].i;
+	unsigned char user[16], rid[16];
+	char rid_s[UUID_STR_LEN], user_s[UUID_STR_LEN], exp[40], iso[40], at[40];
+	long long seq, n, future, price;
+	json_object *o, *e;
+	int rc;
+
+	if ((rc = api_auth_active(c, user, &seq)) != 0)
+		return rc < 0 ? -1 : 0;
+	util_uuid_new(rid);
+	if ((n = db_exec(st_hold, "uiusi", user,
+	    (long long)c->cfg->hold_ttl_seconds, rid, date, seat)) < 0)
+		return -1;
+	if (n == 0) {
+		if (db_exec(st_seat_exists, "si", date, seat) < 0)
+			return -1;
+		rc = db_fetch(st_seat_exists, "i", &future);
+		db_done(st_seat_exists);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			http_error(c->w, 404, "SEAT_NOT_FOUND",
+			    "no seat %lld on %s", seat, date);
+		else if (!future)
+			http_error(c->w, 409, "CONCERT_PASSED",
+			    "the concert on %s has already taken place", date);
+		else
+			http_error(c->w, 409, "SEAT_UNAVAILABLE",
+			    "seat %lld on %s is not available", seat, date);
+		return 0;
+	}
+	/* The user row lock serialises this user's holds, so the count below
+	 * cannot be raced past max_holds_per_user. */
+	if (db_exec(st_user_lock, "u", user) < 0)
+		return -1;
+	db_done(st_user_lock);
+	if (db_exec(st_live_holds, "u", user) < 0 ||
+	    db_fetch(st_live_holds, "i", &n) != 1)
+		return -1;
+	db_done(st_live_holds);
+	if (n >= c->cfg->max_holds_per_user) {
+		http_error(c->w, 409, "HOLD_LIMIT_REACHED",
+		    "at most %ld seats may be held at once",
+		    c->cfg->max_holds_per_user);
+		return 0;
+	}
+	if (db_exec(st_res_ins, "uusi", rid, user, date, seat) != 1)
+		return -1;
+	if (db_exec(st_tok_extend, "ii",
+	    (long long)c->cfg->hold_ttl_seconds + 1, seq) < 0)
+		return -1;
+	if (db_exec(st_hold_info, "si", date, seat) < 0 ||
+	    db_fetch(st_hold_info, "si", exp, sizeof(exp), &price) != 1)
+		return -1;
+	db_done(st_hold_info);
+	if (util_mysql_to_iso(exp, iso, sizeof(iso)) == -1)
+		return -1;
+	util_uuid_format(rid, rid_s);
+	util_uuid_format(user, user_s);
+	o = json_object_new_object();
+	json_object_object_add(o, "reservationId", json_object_new_string(rid_s));
+	json_object_object_add(o, "expiresAt", json_object_new_string(iso));
+	json_object_object_add(o, "date", json_object_new_string(date));
+	json_object_object_add(o, "seatNumber", json_object_new_int64(seat));
+	json_object_object_add(o, "price", json_object_new_int64(price));
+	http_json(c->w, 201, o);
+
+	api_now_iso(at, sizeof(at));
+	e = json_object_new_object();
+	json_object_object_add(e, "type", json_object_new_string("seat.held"));
+	json_object_object_add(e, "reservationId", json_object_new_string(rid_s));
+	json_object_object_add(e, "userId", json_object_new_string(user_s));
+	json_object_object_add(e, "date", json_object_new_string(date));
+	json_object_object_add(e, "seatNumber", json_object_new_int64(seat));
+	json_object_object_add(e, "expiresAt", json_object_new_string(iso));
+	json_object_object_add(e, "at", json_object_new_string(at));
+	http_event(c->w, EVENTS_RESERVATIONS, rid_s, e);
+	return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * app: the request-handling side of a worker.  worker.c owns the accept
+ * loop, signals and process life; app.c owns everything a request touches
+ * (MySQL connection, Kafka producer, routing, handlers).
+ *
+ * Nothing opened here may cross fork(): app_init() runs in each worker
+ * after fork, app_check() in the master opens and closes its handles.
+ */
+#ifndef CONCERT_APP_H
+#define CONCERT_APP_H
+
+#include <stddef.h>
+#include <fcgiapp.h>
+
+#include "config.h"
+
+/*
+ * In the master, before any fork: check that MySQL answers with the schema
+ * and that the Kafka brokers are reachable.  Returns 0, or -1 with a
+ * one-line message naming the server in err.  Keeps no state.
+ */
+int app_check(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * In a worker after fork: connect to MySQL (prepared statements) and create
+ * the Kafka producer.  A MySQL server that is down is not fatal here: the
+ * worker retries on each request and /health reports it.  Returns 0 or -1.
+ */
+int app_init(const struct config *cfg, char *err, size_t errlen);
+
+/* Serve one accepted request completely (reads input, writes output). */
+void app_handle(FCGX_Request *req);
+
+/* Called between requests and when idle (about once a second):
+ * serves Kafka delivery reports, pings idle DB connections. */
+void app_tick(void);
+
+/* Worker exit: flush the producer (bounded wait), close MySQL. */
+void app_fini(void);
+
+#endif

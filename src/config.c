@@ -1,0 +1,240 @@
+/*
+ * config: parse the key = value file and CONCERT_<KEY> overrides.
+ *
+ * The keys are a table (name, type, offset, bounds), so the file parser,
+ * the environment pass and the dump share one description of each key.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum ctype { C_STR, C_LONG };
+
+struct ckey {
+	const char *name;
+	enum ctype type;
+	size_t off;
+	long min, max;       /* C_LONG bounds, inclusive */
+	int secret;          /* masked in config_dump */
+};
+
+#define S(k) { #k, C_STR, offsetof(struct config, k), 0, 0, 0 }
+#define L(k, lo, hi) { #k, C_LONG, offsetof(struct config, k), lo, hi, 0 }
+
+static const struct ckey keys[] = {
+	S(listen), S(pid_file), S(log_file), S(access_log),
+	L(workers, 1, 1024),
+	L(max_requests, 0, LONG_MAX),
+	L(shutdown_timeout_seconds, 1, 3600),
+	L(respawn_max, 1, 100000),
+	L(respawn_window_seconds, 1, 3600),
+	L(listen_backlog, 1, 65535),
+	L(hold_ttl_seconds, 1, 86400),
+	L(active_ttl_seconds, 1, 86400),
+	L(max_active_tokens, 1, 10000000),
+	L(max_holds_per_user, 1, 1000),
+	L(max_charge_amount, 1, 1000000000000L),
+	L(max_balance, 1, 1000000000000000L),
+	L(idempotency_ttl_seconds, 1, 30 * 86400),
+	S(db_host), L(db_port, 0, 65535), S(db_socket), S(db_user),
+	{ "db_password", C_STR, offsetof(struct config, db_password), 0, 0, 1 },
+	S(db_name),
+	L(db_lock_wait_timeout, 1, 3600),
+	S(kafka_brokers), S(kafka_topic_prefix), S(consumer_group),
+	L(sweep_interval_ms, 10, 600000),
+	S(consumer_log_file), S(consumer_pid_file),
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+void
+config_defaults(struct config *cfg)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->listen, sizeof(cfg->listen), "/tmp/concertd.sock");
+	cfg->workers = ncpu > 0 ? 2 * ncpu : 2;
+	cfg->max_requests = 0;
+	cfg->shutdown_timeout_seconds = 10;
+	cfg->respawn_max = 10;
+	cfg->respawn_window_seconds = 10;
+	cfg->listen_backlog = 1024;
+	cfg->hold_ttl_seconds = 300;
+	cfg->active_ttl_seconds = 600;
+	cfg->max_active_tokens = 100;
+	cfg->max_holds_per_user = 4;
+	cfg->max_charge_amount = 10000000;
+	cfg->max_balance = 1000000000000L;
+	cfg->idempotency_ttl_seconds = 86400;
+	snprintf(cfg->db_host, sizeof(cfg->db_host), "localhost");
+	cfg->db_port = 3306;
+	snprintf(cfg->db_user, sizeof(cfg->db_user), "concert");
+	snprintf(cfg->db_name, sizeof(cfg->db_name), "concert");
+	cfg->db_lock_wait_timeout = 5;
+	snprintf(cfg->kafka_brokers, sizeof(cfg->kafka_brokers), "127.0.0.1:9092");
+	snprintf(cfg->kafka_topic_prefix, sizeof(cfg->kafka_topic_prefix), "concert");
+	snprintf(cfg->consumer_group, sizeof(cfg->consumer_group), "concert-consumer");
+	cfg->sweep_interval_ms = 1000;
+}
+
+static const struct ckey *
+find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+int
+config_set(struct config *cfg, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	const struct ckey *k = find_key(key);
+	char *end;
+	long v;
+
+	if (k == NULL) {
+		snprintf(err, errlen, "unknown key '%s'", key);
+		return -1;
+	}
+	if (k->type == C_STR) {
+		char *dst = (char *)cfg + k->off;
+
+		if (strlen(value) >= CONFIG_STR_LEN) {
+			snprintf(err, errlen, "value of '%s' is too long", key);
+			return -1;
+		}
+		snprintf(dst, CONFIG_STR_LEN, "%s", value);
+		return 0;
+	}
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (value[0] == '\0' || *end != '\0' || errno == ERANGE) {
+		snprintf(err, errlen, "value of '%s' is not an integer: '%.64s'",
+		    key, value);
+		return -1;
+	}
+	if (v < k->min || v > k->max) {
+		snprintf(err, errlen, "value of '%s' out of range [%ld, %ld]: %ld",
+		    key, k->min, k->max, v);
+		return -1;
+	}
+	*(long *)((char *)cfg + k->off) = v;
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int
+load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	char line[2048], kerr[CONFIG_ERR_LEN];
+	FILE *fp;
+	int lineno = 0, rc = -1;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "open '%s' failed: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *s, *eq, *key, *val;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+			goto out;
+		}
+		s = trim(line);
+		if (*s == '\0' || *s == '#' || *s == ';')
+			continue;
+		if ((eq = strchr(s, '=')) == NULL) {
+			snprintf(err, errlen, "%s:%d: expected 'key = value'",
+			    path, lineno);
+			goto out;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		if (config_set(cfg, key, val, kerr, sizeof(kerr)) == -1) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, kerr);
+			goto out;
+		}
+	}
+	if (ferror(fp)) {
+		snprintf(err, errlen, "read '%s' failed: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	fclose(fp);
+	return rc;
+}
+
+static int
+load_env(struct config *cfg, char *err, size_t errlen)
+{
+	char envname[128], kerr[CONFIG_ERR_LEN];
+	size_t i, j;
+
+	for (i = 0; i < NKEYS; i++) {
+		const char *v;
+
+		snprintf(envname, sizeof(envname), "CONCERT_%s", keys[i].name);
+		for (j = 8; envname[j] != '\0'; j++)
+			envname[j] = (char)toupper((unsigned char)envname[j]);
+		if ((v = getenv(envname)) == NULL)
+			continue;
+		if (config_set(cfg, keys[i].name, v, kerr, sizeof(kerr)) == -1) {
+			snprintf(err, errlen, "environment %s: %s", envname, kerr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	config_defaults(cfg);
+	if (path != NULL && *path != '\0' &&
+	    load_file(cfg, path, err, errlen) == -1)
+		return -1;
+	return load_env(cfg, err, errlen);
+}
+
+void
+config_dump(const struct config *cfg, FILE *fp)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		const char *p = (const char *)cfg + keys[i].off;
+
+		if (keys[i].type == C_LONG)
+			fprintf(fp, "%s = %ld\n", keys[i].name, *(const long *)p);
+		else
+			fprintf(fp, "%s = %s\n", keys[i].name,
+			    keys[i].secret && *p ? "********" : p);
+	}
+}

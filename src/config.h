@@ -1,0 +1,79 @@
+/*
+ * config: the key = value file shared by concertd and concert-consumer.
+ *
+ * Every key may be overridden by the environment variable CONCERT_<KEY>
+ * (upper case).  Precedence: built-in default < file < environment.
+ * An unknown key or a malformed value is an error naming the key.
+ */
+#ifndef CONCERT_CONFIG_H
+#define CONCERT_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define CONFIG_ERR_LEN 256
+#define CONFIG_STR_LEN 512
+
+struct config {
+	/* concertd */
+	char listen[CONFIG_STR_LEN];     /* unix socket path, or host:port */
+	char pid_file[CONFIG_STR_LEN];
+	char log_file[CONFIG_STR_LEN];   /* empty: stderr */
+	char access_log[CONFIG_STR_LEN]; /* empty: no access log */
+	long workers;
+	long max_requests;               /* 0: never retire a worker */
+	long shutdown_timeout_seconds;   /* SIGTERM -> SIGKILL escalation */
+	long respawn_max;                /* crash-rate breaker: deaths ... */
+	long respawn_window_seconds;     /* ... within this window */
+	long listen_backlog;
+
+	/* business rules */
+	long hold_ttl_seconds;
+	long active_ttl_seconds;
+	long max_active_tokens;
+	long max_holds_per_user;
+	long max_charge_amount;
+	long max_balance;
+	long idempotency_ttl_seconds;
+
+	/* MySQL */
+	char db_host[CONFIG_STR_LEN];
+	long db_port;
+	char db_socket[CONFIG_STR_LEN];
+	char db_user[CONFIG_STR_LEN];
+	char db_password[CONFIG_STR_LEN];
+	char db_name[CONFIG_STR_LEN];
+	long db_lock_wait_timeout;
+
+	/* Kafka */
+	char kafka_brokers[CONFIG_STR_LEN];
+	char kafka_topic_prefix[CONFIG_STR_LEN];
+	char consumer_group[CONFIG_STR_LEN];
+
+	/* concert-consumer */
+	long sweep_interval_ms;
+	char consumer_log_file[CONFIG_STR_LEN];
+	char consumer_pid_file[CONFIG_STR_LEN];
+};
+
+/* Fill *cfg with the built-in defaults. */
+void config_defaults(struct config *cfg);
+
+/*
+ * Load defaults, then the file at path (NULL or "" to skip the file), then
+ * the CONCERT_<KEY> environment overrides.  Returns 0, or -1 with a one-line
+ * message naming the offending key (and file:line) in err.
+ */
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+
+/*
+ * Set one key from its text form, as the file and environment do.
+ * Returns 0, or -1 with err set ("unknown key", "not a number", range).
+ */
+int config_set(struct config *cfg, const char *key, const char *value,
+    char *err, size_t errlen);
+
+/* Write every key = value to fp (passwords masked), for `concertd -T`. */
+void config_dump(const struct config *cfg, FILE *fp);
+
+#endif

@@ -1,0 +1,567 @@
+/*
+ * db: see db.h.
+ */
+#include "db.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mysql.h>
+#include <errmsg.h>
+
+#include "log.h"
+
+#define DB_MAX_STMTS  96
+#define DB_MAX_PARAMS 16
+#define DB_MAX_COLS   16
+
+struct db_param {
+	char type;
+	long long i;
+	double d;
+	unsigned char u[16];
+	const char *s;
+	unsigned long len;
+};
+
+struct db_stmt {
+	const char *sql;
+	MYSQL_STMT *stmt;               /* NULL until prepared */
+	int has_result;
+	struct db_param params[DB_MAX_PARAMS];
+	int nparams;
+	unsigned long long insert_id;
+};
+
+static struct {
+	MYSQL *conn;
+	int connected;
+	int in_tx;
+	const struct config *cfg;
+	struct db_stmt stmts[DB_MAX_STMTS];
+	int nstmts;
+	unsigned err_no;
+	char err[512];
+} db;
+
+static void
+set_err(unsigned no, const char *msg)
+{
+	db.err_no = no;
+	snprintf(db.err, sizeof(db.err), "%s", msg ? msg : "");
+}
+
+int
+db_library_init(void)
+{
+	if (mysql_library_init(0, NULL, NULL) != 0) {
+		log_error("mysql_library_init failed");
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_configure(const struct config *cfg)
+{
+	db.cfg = cfg;
+}
+
+static int
+prepare_one(struct db_stmt *st)
+{
+	if (st->stmt != NULL)
+		mysql_stmt_close(st->stmt);
+	st->has_result = 0;
+	if ((st->stmt = mysql_stmt_init(db.conn)) == NULL) {
+		set_err(mysql_errno(db.conn), mysql_error(db.conn));
+		return -1;
+	}
+	if (mysql_stmt_prepare(st->stmt, st->sql, strlen(st->sql)) != 0) {
+		set_err(mysql_stmt_errno(st->stmt), mysql_stmt_error(st->stmt));
+		log_error("prepare failed: %s: '%.120s'", db.err, st->sql);
+		mysql_stmt_close(st->stmt);
+		st->stmt = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_close(void)
+{
+	int i;
+
+	for (i = 0; i < db.nstmts; i++) {
+		if (db.stmts[i].stmt != NULL)
+			mysql_stmt_close(db.stmts[i].stmt);
+		db.stmts[i].stmt = NULL;
+		db.stmts[i].has_result = 0;
+	}
+	if (db.conn != NULL)
+		mysql_close(db.conn);
+	db.conn = NULL;
+	db.connected = 0;
+	db.in_tx = 0;
+}
+
+int
+db_connect(char *err, size_t errlen)
+{
+	const struct config *cfg = db.cfg;
+	unsigned int timeout = 3;
+	my_bool off = 0;
+	char sql[128];
+	int i;
+
+	db_close();
+	if (cfg == NULL) {
+		snprintf(err, errlen, "db not configured");
+		return -1;
+	}
+	if ((db.conn = mysql_init(NULL)) == NULL) {
+		snprintf(err, errlen, "mysql_init failed");
+		return -1;
+	}
+	mysql_options(db.conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	timeout = 30;
+	mysql_options(db.conn, MYSQL_OPT_READ_TIMEOUT, &timeout);
+	mysql_options(db.conn, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+	/* We reconnect ourselves so statements get re-prepared. */
+	mysql_options(db.conn, MYSQL_OPT_RECONNECT, &off);
+	mysql_options(db.conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (mysql_real_connect(db.conn, cfg->db_host, cfg->db_user,
+	    cfg->db_password[0] ? cfg->db_password : NULL, cfg->db_name,
+	    (unsigned)cfg->db_port,
+	    cfg->db_socket[0] ? cfg->db_socket : NULL, 0) == NULL) {
+		set_err(mysql_errno(db.conn), mysql_error(db.conn));
+		snprintf(err, errlen, "mysql connect to '%s' failed: %s",
+		    cfg->db_socket[0] ? cfg->db_socket : cfg->db_host, db.err);
+		mysql_close(db.conn);
+		db.conn = NULL;
+		return -1;
+	}
+	snprintf(sql, sizeof(sql),
+	    "SET time_zone = '+00:00', innodb_lock_wait_timeout = %ld",
+	    cfg->db_lock_wait_timeout);
+	if (mysql_query(db.conn,
+	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED") != 0 ||
+	    mysql_query(db.conn, sql) != 0) {
+		set_err(mysql_errno(db.conn), mysql_error(db.conn));
+		snprintf(err, errlen, "mysql session setup failed: %s", db.err);
+		db_close();
+		return -1;
+	}
+	db.connected = 1;
+	for (i = 0; i < db.nstmts; i++) {
+		if (prepare_one(&db.stmts[i]) == -1) {
+			snprintf(err, errlen, "prepare failed: %s", db.err);
+			db_close();
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+db_connected(void)
+{
+	return db.connected;
+}
+
+static int
+ensure_connected(void)
+{
+	char err[512];
+
+	if (db.connected)
+		return 0;
+	if (db_connect(err, sizeof(err)) == -1) {
+		log_warn("%s", err);
+		if (db.err_no == 0)
+			set_err(CR_SERVER_GONE_ERROR, err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_ping(void)
+{
+	if (ensure_connected() == -1)
+		return -1;
+	if (mysql_ping(db.conn) == 0)
+		return 0;
+	set_err(mysql_errno(db.conn), mysql_error(db.conn));
+	db_close();
+	return ensure_connected();
+}
+
+struct db_stmt *
+db_stmt(const char *sql)
+{
+	struct db_stmt *st;
+
+	if (db.nstmts >= DB_MAX_STMTS) {
+		log_error("statement table full (%d)", DB_MAX_STMTS);
+		return NULL;
+	}
+	st = &db.stmts[db.nstmts++];
+	memset(st, 0, sizeof(*st));
+	st->sql = sql;
+	if (db.connected && prepare_one(st) == -1)
+		return NULL;
+	return st;
+}
+
+static int
+conn_lost(unsigned no)
+{
+	return no == CR_SERVER_GONE_ERROR || no == CR_SERVER_LOST ||
+	    no == CR_CONNECTION_ERROR || no == CR_CONN_HOST_ERROR ||
+	    no == 1927 /* ER_CONNECTION_KILLED */ || no == 4031 /* idle timeout */;
+}
+
+static int
+parse_params(struct db_stmt *st, const char *fmt, va_list ap)
+{
+	int n = 0;
+
+	for (; *fmt; fmt++, n++) {
+		struct db_param *p = &st->params[n];
+
+		if (n >= DB_MAX_PARAMS)
+			return -1;
+		p->type = *fmt;
+		switch (*fmt) {
+		case 'i':
+			p->i = va_arg(ap, long long);
+			break;
+		case 'd':
+			p->d = va_arg(ap, double);
+			break;
+		case 'u':
+			memcpy(p->u, va_arg(ap, const unsigned char *), 16);
+			break;
+		case 's':
+			p->s = va_arg(ap, const char *);
+			p->len = (unsigned long)strlen(p->s);
+			break;
+		default:
+			return -1;
+		}
+	}
+	st->nparams = n;
+	return 0;
+}
+
+static int
+exec_once(struct db_stmt *st, long long *out)
+{
+	MYSQL_BIND b[DB_MAX_PARAMS];
+	int i;
+
+	if (st->stmt == NULL && prepare_one(st) == -1)
+		return -1;
+	if (st->has_result) {
+		mysql_stmt_free_result(st->stmt);
+		st->has_result = 0;
+	}
+	if ((int)mysql_stmt_param_count(st->stmt) != st->nparams) {
+		set_err(2034, "parameter count mismatch");
+		log_error("parameter count mismatch for '%.120s'", st->sql);
+		return -1;
+	}
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < st->nparams; i++) {
+		struct db_param *p = &st->params[i];
+
+		switch (p->type) {
+		case 'i':
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = &p->i;
+			break;
+		case 'd':
+			b[i].buffer_type = MYSQL_TYPE_DOUBLE;
+			b[i].buffer = &p->d;
+			break;
+		case 'u':
+			b[i].buffer_type = MYSQL_TYPE_BLOB;
+			b[i].buffer = p->u;
+			b[i].buffer_length = 16;
+			p->len = 16;
+			b[i].length = &p->len;
+			break;
+		case 's':
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = (void *)p->s;
+			b[i].buffer_length = p->len;
+			b[i].length = &p->len;
+			break;
+		}
+	}
+	if (st->nparams > 0 && mysql_stmt_bind_param(st->stmt, b) != 0)
+		goto fail;
+	if (mysql_stmt_execute(st->stmt) != 0)
+		goto fail;
+	if (mysql_stmt_field_count(st->stmt) > 0) {
+		if (mysql_stmt_store_result(st->stmt) != 0)
+			goto fail;
+		st->has_result = 1;
+		*out = (long long)mysql_stmt_num_rows(st->stmt);
+	} else {
+		*out = (long long)mysql_stmt_affected_rows(st->stmt);
+		st->insert_id = mysql_stmt_insert_id(st->stmt);
+	}
+	db.err_no = 0;
+	return 0;
+fail:
+	set_err(mysql_stmt_errno(st->stmt), mysql_stmt_error(st->stmt));
+	return -1;
+}
+
+long long
+db_exec(struct db_stmt *st, const char *fmt, ...)
+{
+	va_list ap;
+	long long n = 0;
+
+	if (st == NULL) {
+		set_err(2000, "statement not prepared");
+		return -1;
+	}
+	va_start(ap, fmt);
+	if (parse_params(st, fmt, ap) == -1) {
+		va_end(ap);
+		set_err(2034, "bad parameter format");
+		return -1;
+	}
+	va_end(ap);
+	if (ensure_connected() == -1)
+		return -1;
+	if (exec_once(st, &n) == 0)
+		return n;
+	if (!conn_lost(db.err_no))
+		return -1;
+	/* Lost connection: only retry when no transaction was open. */
+	if (db.in_tx) {
+		db_close();
+		return -1;
+	}
+	log_warn("mysql connection lost (%s), reconnecting", db.err);
+	db_close();
+	if (ensure_connected() == -1)
+		return -1;
+	return exec_once(st, &n) == 0 ? n : -1;
+}
+
+int
+db_fetch(struct db_stmt *st, const char *fmt, ...)
+{
+	MYSQL_BIND b[DB_MAX_COLS];
+	unsigned long lens[DB_MAX_COLS];
+	my_bool nulls[DB_MAX_COLS], errs[DB_MAX_COLS];
+	int *null_out[DB_MAX_COLS];
+	va_list ap;
+	int n = 0, rc, i;
+
+	if (st == NULL || !st->has_result)
+		return 0;
+	memset(b, 0, sizeof(b));
+	memset(null_out, 0, sizeof(null_out));
+	va_start(ap, fmt);
+	for (; *fmt && n < DB_MAX_COLS; fmt++, n++) {
+		b[n].length = &lens[n];
+		b[n].is_null = &nulls[n];
+		b[n].error = &errs[n];
+		switch (*fmt) {
+		case 'i':
+			b[n].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[n].buffer = va_arg(ap, long long *);
+			break;
+		case 'N':
+			b[n].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[n].buffer = va_arg(ap, long long *);
+			null_out[n] = va_arg(ap, int *);
+			break;
+		case 'd':
+			b[n].buffer_type = MYSQL_TYPE_DOUBLE;
+			b[n].buffer = va_arg(ap, double *);
+			break;
+		case 'u':
+			b[n].buffer_type = MYSQL_TYPE_BLOB;
+			b[n].buffer = va_arg(ap, unsigned char *);
+			b[n].buffer_length = 16;
+			break;
+		case 's':
+			b[n].buffer_type = MYSQL_TYPE_STRING;
+			b[n].buffer = va_arg(ap, char *);
+			b[n].buffer_length = va_arg(ap, size_t);
+			break;
+		default:
+			va_end(ap);
+			set_err(2034, "bad result format");
+			return -1;
+		}
+	}
+	va_end(ap);
+	if (mysql_stmt_bind_result(st->stmt, b) != 0) {
+		set_err(mysql_stmt_errno(st->stmt), mysql_stmt_error(st->stmt));
+		return -1;
+	}
+	rc = mysql_stmt_fetch(st->stmt);
+	if (rc == MYSQL_NO_DATA) {
+		db_done(st);
+		return 0;
+	}
+	if (rc == 1) {
+		set_err(mysql_stmt_errno(st->stmt), mysql_stmt_error(st->stmt));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (null_out[i] != NULL)
+			*null_out[i] = nulls[i] ? 1 : 0;
+		if (nulls[i]) {
+			if (b[i].buffer_type == MYSQL_TYPE_STRING)
+				((char *)b[i].buffer)[0] = '\0';
+			else if (b[i].buffer_type == MYSQL_TYPE_LONGLONG)
+				*(long long *)b[i].buffer = 0;
+			else if (b[i].buffer_type == MYSQL_TYPE_DOUBLE)
+				*(double *)b[i].buffer = 0;
+			else
+				memset(b[i].buffer, 0, 16);
+			continue;
+		}
+		if (b[i].buffer_type == MYSQL_TYPE_STRING) {
+			/* Need room for the terminator. */
+			if (lens[i] >= b[i].buffer_length) {
+				set_err(2032, "string column truncated");
+				return -1;
+			}
+			((char *)b[i].buffer)[lens[i]] = '\0';
+		} else if (b[i].buffer_type == MYSQL_TYPE_BLOB && lens[i] != 16) {
+			set_err(2032, "binary column is not 16 bytes");
+			return -1;
+		}
+	}
+	return 1;
+}
+
+void
+db_done(struct db_stmt *st)
+{
+	if (st != NULL && st->stmt != NULL && st->has_result) {
+		mysql_stmt_free_result(st->stmt);
+		st->has_result = 0;
+	}
+}
+
+unsigned long long
+db_insert_id(struct db_stmt *st)
+{
+	return st->insert_id;
+}
+
+int
+db_query_simple(const char *sql)
+{
+	if (ensure_connected() == -1)
+		return -1;
+	if (mysql_query(db.conn, sql) != 0) {
+		set_err(mysql_errno(db.conn), mysql_error(db.conn));
+		if (conn_lost(db.err_no))
+			db_close();
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_begin(void)
+{
+	if (ensure_connected() == -1)
+		return -1;
+	/* A dead idle connection is found here, before any work is done. */
+	if (mysql_query(db.conn, "START TRANSACTION") != 0) {
+		set_err(mysql_errno(db.conn), mysql_error(db.conn));
+		if (!conn_lost(db.err_no))
+			return -1;
+		db_close();
+		if (ensure_connected() == -1 ||
+		    mysql_query(db.conn, "START TRANSACTION") != 0) {
+			if (db.conn != NULL)
+				set_err(mysql_errno(db.conn), mysql_error(db.conn));
+			return -1;
+		}
+	}
+	db.in_tx = 1;
+	return 0;
+}
+
+int
+db_commit(void)
+{
+	db.in_tx = 0;
+	if (db.conn == NULL) {
+		set_err(CR_SERVER_GONE_ERROR, "connection lost before commit");
+		return -1;
+	}
+	if (mysql_commit(db.conn) != 0) {
+		set_err(mysql_errno(db.conn), mysql_error(db.conn));
+		if (conn_lost(db.err_no))
+			db_close();
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_rollback(void)
+{
+	int i;
+
+	db.in_tx = 0;
+	if (db.conn == NULL)
+		return;
+	for (i = 0; i < db.nstmts; i++)
+		db_done(&db.stmts[i]);
+	if (mysql_rollback(db.conn) != 0) {
+		/* The server rolls back when the connection goes; start over. */
+		db_close();
+	}
+}
+
+int
+db_in_tx(void)
+{
+	return db.in_tx;
+}
+
+unsigned
+db_errno(void)
+{
+	return db.err_no;
+}
+
+const char *
+db_error(void)
+{
+	return db.err;
+}
+
+int
+db_err_retryable(void)
+{
+	return db.err_no == DB_ER_DEADLOCK || db.err_no == DB_ER_LOCK_WAIT_TIMEOUT;
+}
+
+int
+db_err_unavailable(void)
+{
+	return conn_lost(db.err_no) || db.err_no == CR_CONNECTION_ERROR ||
+	    db.err_no == 2002 || db.err_no == 2003 || db.err_no == 2005 ||
+	    db.err_no == 1040 /* too many connections */;
+}

@@ -1,0 +1,180 @@
+/*
+ * events: see events.h.
+ */
+#include "events.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "log.h"
+#include "util.h"
+
+static rd_kafka_t *rk;
+static rd_kafka_topic_t *topics[EVENTS__MAX];
+static char topic_names[EVENTS__MAX][CONFIG_STR_LEN + 16];
+static unsigned long failed;
+static int64_t health_checked_ms;
+static int health_ok;
+
+static void
+dr_msg_cb(rd_kafka_t *k, const rd_kafka_message_t *m, void *opaque)
+{
+	if (m->err) {
+		failed++;
+		log_warn("event delivery to '%s' failed: %s",
+		    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+	}
+}
+
+static void
+error_cb(rd_kafka_t *k, int err, const char *reason, void *opaque)
+{
+	/* Transport errors repeat while the broker is down; keep them quiet. */
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+	    err == RD_KAFKA_RESP_ERR__TRANSPORT)
+		health_ok = 0;
+	log_debug("kafka: %s", reason);
+}
+
+static rd_kafka_t *
+make_producer(const struct config *cfg, char *err, size_t errlen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_t *k;
+
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_brokers,
+	    err, errlen) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err,
+	    errlen) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "linger.ms", "5", err, errlen) !=
+	    RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "message.timeout.ms", "300000", err,
+	    errlen) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "queue.buffering.max.messages", "100000",
+	    err, errlen) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "log.connection.close", "false", err,
+	    errlen) != RD_KAFKA_CONF_OK) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+	rd_kafka_conf_set_error_cb(conf, error_cb);
+	if ((k = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen)) == NULL)
+		rd_kafka_conf_destroy(conf);
+	return k;
+}
+
+int
+events_init(const struct config *cfg, char *err, size_t errlen)
+{
+	static const char *suffix[EVENTS__MAX] = { "queue", "reservations" };
+	int i;
+
+	if ((rk = make_producer(cfg, err, errlen)) == NULL)
+		return -1;
+	for (i = 0; i < EVENTS__MAX; i++) {
+		snprintf(topic_names[i], sizeof(topic_names[i]), "%s.%s",
+		    cfg->kafka_topic_prefix, suffix[i]);
+		topics[i] = rd_kafka_topic_new(rk, topic_names[i], NULL);
+		if (topics[i] == NULL) {
+			snprintf(err, errlen, "kafka topic '%s' failed: %s",
+			    topic_names[i], rd_kafka_err2str(rd_kafka_last_error()));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+const char *
+events_topic_name(enum events_topic t)
+{
+	return topic_names[t];
+}
+
+int
+events_publish(enum events_topic t, const char *key, const char *json)
+{
+	if (rk == NULL)
+		return -1;
+	if (rd_kafka_produce(topics[t], RD_KAFKA_PARTITION_UA,
+	    RD_KAFKA_MSG_F_COPY, (void *)json, strlen(json), key,
+	    key ? strlen(key) : 0, NULL) == -1) {
+		failed++;
+		log_warn("event to '%s' not queued: %s", topic_names[t],
+		    rd_kafka_err2str(rd_kafka_last_error()));
+		return -1;
+	}
+	rd_kafka_poll(rk, 0);
+	return 0;
+}
+
+void
+events_poll(void)
+{
+	if (rk != NULL)
+		rd_kafka_poll(rk, 0);
+}
+
+int
+events_healthy(void)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	int64_t now = util_now_ms();
+
+	if (rk == NULL)
+		return 0;
+	if (now - health_checked_ms < 1000)
+		return health_ok;
+	health_checked_ms = now;
+	health_ok = rd_kafka_metadata(rk, 0, topics[0], &md, 500) ==
+	    RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (md != NULL)
+		rd_kafka_metadata_destroy(md);
+	return health_ok;
+}
+
+unsigned long
+events_failed(void)
+{
+	return failed;
+}
+
+void
+events_fini(int timeout_ms)
+{
+	int i;
+
+	if (rk == NULL)
+		return;
+	if (rd_kafka_flush(rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		log_warn("kafka flush left %d event(s) undelivered",
+		    rd_kafka_outq_len(rk));
+	for (i = 0; i < EVENTS__MAX; i++)
+		if (topics[i] != NULL)
+			rd_kafka_topic_destroy(topics[i]);
+	rd_kafka_destroy(rk);
+	rk = NULL;
+}
+
+int
+events_check(const struct config *cfg, char *err, size_t errlen)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t e;
+	rd_kafka_t *k;
+
+	if ((k = make_producer(cfg, err, errlen)) == NULL)
+		return -1;
+	e = rd_kafka_metadata(k, 1, NULL, &md, 5000);
+	if (md != NULL)
+		rd_kafka_metadata_destroy(md);
+	rd_kafka_destroy(k);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, errlen, "kafka brokers '%s' unreachable: %s",
+		    cfg->kafka_brokers, rd_kafka_err2str(e));
+		return -1;
+	}
+	return 0;
+}

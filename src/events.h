@@ -1,0 +1,49 @@
+/*
+ * events: the Kafka producer of a worker (and of the consumer, which
+ * publishes seat releases).  Idempotent producer, delivery-report
+ * callback, bounded flush at exit.  Publishing never blocks a request:
+ * if the broker is down messages wait in librdkafka's queue (bounded by
+ * message.timeout.ms) and events_healthy() turns false.
+ *
+ * Topics: <prefix>.queue (key: userId) and <prefix>.reservations (key:
+ * reservationId).  Payloads are JSON objects with at least "type" and "at";
+ * see README "Events".
+ */
+#ifndef CONCERT_EVENTS_H
+#define CONCERT_EVENTS_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+enum events_topic { EVENTS_QUEUE = 0, EVENTS_RESERVATIONS = 1, EVENTS__MAX };
+
+/* Create the producer (after fork).  0 / -1 with err. */
+int events_init(const struct config *cfg, char *err, size_t errlen);
+
+/* Full topic name, e.g. "concert.queue". */
+const char *events_topic_name(enum events_topic t);
+
+/* Enqueue one message (copied).  0, or -1 if the local queue refused it
+ * (logged; the consumer's sweep repairs what a lost event would have done). */
+int events_publish(enum events_topic t, const char *key, const char *json);
+
+/* Serve delivery reports; cheap, call often. */
+void events_poll(void);
+
+/* 1 if the broker answered recently (metadata request; cached ~1s). */
+int events_healthy(void);
+
+/* Count of messages that failed delivery since start. */
+unsigned long events_failed(void);
+
+/* Flush (at most timeout_ms) and destroy the producer. */
+void events_fini(int timeout_ms);
+
+/*
+ * Check once that the brokers answer (used at start-up).  Creates and
+ * destroys a temporary producer.  0 / -1 with err naming the brokers.
+ */
+int events_check(const struct config *cfg, char *err, size_t errlen);
+
+#endif

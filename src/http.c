@@ -1,0 +1,296 @@
+/*
+ * http: see http.h.
+ */
+#include "http.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *
+env(FCGX_Request *f, const char *name)
+{
+	const char *v = FCGX_GetParam(name, f->envp);
+
+	return v != NULL ? v : "";
+}
+
+enum http_method
+http_method_parse(const char *s)
+{
+	static const char *const names[] = { "GET", "HEAD", "POST", "PUT",
+	    "DELETE", "PATCH", "OPTIONS" };
+	int i;
+
+	for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		if (strcmp(s, names[i]) == 0)
+			return (enum http_method)i;
+	return HTTP_OTHER;
+}
+
+int
+http_read(struct http_req *r, FCGX_Request *f)
+{
+	const char *uri, *q, *cl;
+	size_t plen;
+	char *end;
+	int n;
+
+	r->fcgi = f;
+	r->method_name = env(f, "REQUEST_METHOD");
+	r->method = http_method_parse(r->method_name);
+	uri = env(f, "REQUEST_URI");
+	if (*uri == '\0')
+		uri = env(f, "SCRIPT_NAME");
+	q = strchr(uri, '?');
+	plen = q ? (size_t)(q - uri) : strlen(uri);
+	if (plen >= sizeof(r->path))
+		plen = sizeof(r->path) - 1;   /* routes are short; no match */
+	memcpy(r->path, uri, plen);
+	r->path[plen] = '\0';
+	r->query = env(f, "QUERY_STRING");
+	r->content_type = env(f, "CONTENT_TYPE");
+	r->authorization = env(f, "HTTP_AUTHORIZATION");
+	r->idem_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", f->envp);
+	r->request_id = FCGX_GetParam("REQUEST_ID", f->envp);
+	if (r->request_id == NULL)
+		r->request_id = FCGX_GetParam("HTTP_X_REQUEST_ID", f->envp);
+	cl = FCGX_GetParam("CONTENT_LENGTH", f->envp);
+	r->content_length = -1;
+	if (cl != NULL && *cl != '\0') {
+		long v = strtol(cl, &end, 10);
+
+		if (*end != '\0' || v < 0)
+			return 400;
+		r->content_length = v;
+		if (v > HTTP_MAX_BODY)
+			return 413;
+	}
+	r->body_len = 0;
+	/* Read to EOF but never past the limit (+1 to detect an overrun). */
+	while (r->body_len <= HTTP_MAX_BODY) {
+		n = FCGX_GetStr(r->body + r->body_len,
+		    (int)(HTTP_MAX_BODY + 1 - r->body_len), f->in);
+		if (n <= 0)
+			break;
+		r->body_len += (size_t)n;
+	}
+	if (r->body_len > HTTP_MAX_BODY)
+		return 413;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+const char *
+http_status_text(int status)
+{
+	switch (status) {
+	case 200: return "200 OK";
+	case 201: return "201 Created";
+	case 204: return "204 No Content";
+	case 400: return "400 Bad Request";
+	case 401: return "401 Unauthorized";
+	case 402: return "402 Payment Required";
+	case 403: return "403 Forbidden";
+	case 404: return "404 Not Found";
+	case 405: return "405 Method Not Allowed";
+	case 409: return "409 Conflict";
+	case 413: return "413 Payload Too Large";
+	case 415: return "415 Unsupported Media Type";
+	case 422: return "422 Unprocessable Entity";
+	case 429: return "429 Too Many Requests";
+	case 500: return "500 Internal Server Error";
+	case 503: return "503 Service Unavailable";
+	default: return status < 400 ? "200 OK" : "500 Internal Server Error";
+	}
+}
+
+void
+http_json(struct http_resp *w, int status, json_object *body)
+{
+	if (w->body != NULL)
+		json_object_put(w->body);
+	w->status = status;
+	w->body = body;
+}
+
+void
+http_error(struct http_resp *w, int status, const char *code,
+    const char *fmt, ...)
+{
+	json_object *o = json_object_new_object(), *e = json_object_new_object();
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(e, "code", json_object_new_string(code));
+	json_object_object_add(e, "message", json_object_new_string(msg));
+	json_object_object_add(o, "error", e);
+	http_json(w, status, o);
+}
+
+void
+http_error_detail(struct http_resp *w, const char *name, json_object *v)
+{
+	json_object *e;
+
+	if (w->body != NULL && json_object_object_get_ex(w->body, "error", &e))
+		json_object_object_add(e, name, v);
+	else
+		json_object_put(v);
+}
+
+void
+http_header(struct http_resp *w, const char *name, const char *value)
+{
+	size_t len = strlen(w->headers);
+
+	snprintf(w->headers + len, sizeof(w->headers) - len, "%s: %s\r\n",
+	    name, value);
+}
+
+void
+http_event(struct http_resp *w, int topic, const char *key,
+    json_object *payload)
+{
+	struct http_event *ev;
+
+	if (w->nevents >= HTTP_MAX_EVENTS) {
+		json_object_put(payload);
+		return;
+	}
+	ev = &w->events[w->nevents++];
+	ev->topic = topic;
+	snprintf(ev->key, sizeof(ev->key), "%s", key);
+	ev->json = strdup(json_object_to_json_string_ext(payload,
+	    JSON_C_TO_STRING_PLAIN));
+	json_object_put(payload);
+}
+
+void
+http_write(struct http_req *r, struct http_resp *w)
+{
+	const char *body = "";
+	char head[768];
+	size_t blen = 0;
+	int n;
+
+	if (w->body != NULL) {
+		body = json_object_to_json_string_ext(w->body,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		blen = strlen(body);
+	}
+	n = snprintf(head, sizeof(head),
+	    "Status: %s\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Content-Length: %lu\r\n"
+	    "%s\r\n",
+	    http_status_text(w->status), (unsigned long)(blen + 1), w->headers);
+	if (r->fcgi == NULL)
+		return;
+	FCGX_PutStr(head, n, r->fcgi->out);
+	if (r->method != HTTP_HEAD) {
+		FCGX_PutStr(body, (int)blen, r->fcgi->out);
+		FCGX_PutStr("\n", 1, r->fcgi->out);
+	}
+}
+
+void
+http_resp_clear(struct http_resp *w)
+{
+	int i;
+
+	if (w->body != NULL)
+		json_object_put(w->body);
+	for (i = 0; i < w->nevents; i++)
+		free(w->events[i].json);
+	memset(w, 0, sizeof(*w));
+}
+
+static int
+unhex1(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+http_query_get(const char *query, const char *key, char *out, size_t outlen)
+{
+	size_t klen = strlen(key);
+	const char *p = query;
+
+	while (p != NULL && *p != '\0') {
+		const char *amp = strchr(p, '&');
+		const char *end = amp ? amp : p + strlen(p);
+
+		if ((size_t)(end - p) > klen && strncmp(p, key, klen) == 0 &&
+		    p[klen] == '=') {
+			const char *s = p + klen + 1;
+			size_t o = 0;
+
+			for (; s < end; s++) {
+				int c = (unsigned char)*s;
+
+				if (c == '+')
+					c = ' ';
+				else if (c == '%') {
+					int hi, lo;
+
+					if (end - s < 3 ||
+					    (hi = unhex1((unsigned char)s[1])) < 0 ||
+					    (lo = unhex1((unsigned char)s[2])) < 0)
+						return -2;
+					c = hi << 4 | lo;
+					s += 2;
+				}
+				if (c == 0 || o + 1 >= outlen)
+					return -2;
+				out[o++] = (char)c;
+			}
+			out[o] = '\0';
+			return (int)o;
+		}
+		if ((size_t)(end - p) == klen && strncmp(p, key, klen) == 0) {
+			if (outlen == 0)
+				return -2;
+			out[0] = '\0';
+			return 0;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return -1;
+}
+
+const char *
+http_bearer(const char *a)
+{
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return NULL;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	return *a ? a : NULL;
+}
+
+int
+http_is_json(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	while (*ct == ' ')
+		ct++;
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}

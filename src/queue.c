@@ -1,0 +1,60 @@
+/*
+ * queue: see queue.h.
+ */
+#include "queue.h"
+
+#include <math.h>
+
+const char *
+queue_state_name(int state)
+{
+	switch (state) {
+	case QUEUE_WAITING:
+		return "WAITING";
+	case QUEUE_ACTIVE:
+		return "ACTIVE";
+	default:
+		return "EXPIRED";
+	}
+}
+
+long long
+queue_position(long long seq, long long serving_seq)
+{
+	long long p = seq - serving_seq;
+
+	return p < 1 ? 1 : p;
+}
+
+long long
+queue_wait_seconds(long long position, double rate, long max_active,
+    long active_ttl)
+{
+	double r = rate;
+	double w;
+
+	if (!(r > 0)) {
+		r = active_ttl > 0 ? (double)max_active / (double)active_ttl : 1.0;
+		if (!(r > 0))
+			r = 1.0;
+	}
+	w = ceil((double)position / r);
+	if (w < 1)
+		w = 1;
+	if (w > 1e12)
+		w = 1e12;
+	return (long long)w;
+}
+
+double
+queue_rate_update(double prev, long long n, long long elapsed_ms, double alpha)
+{
+	double sample;
+
+	if (elapsed_ms <= 0)
+		return prev;
+	sample = (double)n * 1000.0 / (double)elapsed_ms;
+	if (!(prev > 0))
+		return sample;
+	return alpha * sample + (1.0 - alpha) * prev;
+}

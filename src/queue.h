@@ -1,0 +1,37 @@
+/*
+ * queue: the waiting-queue arithmetic shared by the workers (answers to
+ * polls) and the consumer (rate measurement).  Pure functions: O(1), no
+ * COUNT over waiting rows anywhere.
+ */
+#ifndef CONCERT_QUEUE_H
+#define CONCERT_QUEUE_H
+
+/* Token states as stored in queue_tokens.state. */
+enum queue_state { QUEUE_WAITING = 0, QUEUE_ACTIVE = 1, QUEUE_EXPIRED = 2 };
+
+const char *queue_state_name(int state);
+
+/*
+ * Place in line of a waiting token: people ahead plus one, from its own
+ * sequence number and the serving counter (highest admitted seq).  Never
+ * below 1.  Sequence gaps (rolled-back inserts) make it an upper bound.
+ */
+long long queue_position(long long seq, long long serving_seq);
+
+/*
+ * Estimated seconds until admission for a waiting token at position.
+ * rate is the measured admissions per second (moving average); before
+ * any rate is known (rate <= 0) the estimate assumes each of the
+ * max_active slots turns over once per active_ttl seconds.  At least 1.
+ */
+long long queue_wait_seconds(long long position, double rate,
+    long max_active, long active_ttl);
+
+/*
+ * Exponential moving average of the admission rate: previous rate, n
+ * admissions observed over elapsed_ms.  alpha weights the new sample.
+ */
+double queue_rate_update(double prev, long long n, long long elapsed_ms,
+    double alpha);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * router: see router.h.  HEAD is served by the GET route.
+ */
+#include "router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define V1 "/api/v1"
+
+const struct route router_table[] = {
+	{ HTTP_GET, V1 "/ping", api_ping, 0, 0, 0, "ping" },
+	{ HTTP_GET, V1 "/health", api_health, 0, 0, 0, "health" },
+	{ HTTP_POST, V1 "/token", api_token_issue, ROUTE_TX | ROUTE_IDEMPOTENT,
+	    PBIT(P_USER_ID), PBIT(P_USER_ID), "token_issue" },
+	{ HTTP_GET, V1 "/token", api_token_get, 0,
+	    PBIT(P_TOKEN), PBIT(P_TOKEN), "token_get" },
+	{ HTTP_DELETE, V1 "/token", api_token_release, ROUTE_TX,
+	    PBIT(P_TOKEN), PBIT(P_TOKEN), "token_release" },
+	{ HTTP_GET, V1 "/reservations/dates", api_dates, 0, 0, 0, "dates" },
+	{ HTTP_GET, V1 "/reservations/seats", api_seats, 0,
+	    PBIT(P_DATE), PBIT(P_DATE), "seats" },
+	{ HTTP_POST, V1 "/reservations", api_hold, ROUTE_TX | ROUTE_IDEMPOTENT,
+	    PBIT(P_DATE) | PBIT(P_SEAT_NUMBER) | PBIT(P_TOKEN),
+	    PBIT(P_DATE) | PBIT(P_SEAT_NUMBER) | PBIT(P_TOKEN), "hold" },
+	{ HTTP_POST, V1 "/balance", api_charge,
+	    ROUTE_TX | ROUTE_IDEMPOTENT | ROUTE_AMOUNT_CHARGE,
+	    PBIT(P_USER_ID) | PBIT(P_AMOUNT), PBIT(P_USER_ID) | PBIT(P_AMOUNT),
+	    "charge" },
+	{ HTTP_GET, V1 "/balance", api_balance, 0,
+	    PBIT(P_USER_ID), PBIT(P_USER_ID), "balance" },
+	{ HTTP_POST, V1 "/payments", api_pay, ROUTE_TX | ROUTE_IDEMPOTENT,
+	    PBIT(P_RESERVATION_ID) | PBIT(P_AMOUNT) | PBIT(P_TOKEN),
+	    PBIT(P_RESERVATION_ID) | PBIT(P_AMOUNT) | PBIT(P_TOKEN), "pay" },
+};
+
+const int router_count = (int)(sizeof(router_table) / sizeof(router_table[0]));
+
+static const char *const method_names[HTTP__MAX] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OTHER"
+};
+
+const struct route *
+router_find(enum http_method m, const char *path, int *status, char *allow,
+    size_t allowlen)
+{
+	int i, path_seen = 0;
+	size_t n = 0;
+
+	if (m == HTTP_HEAD)
+		m = HTTP_GET;
+	allow[0] = '\0';
+	for (i = 0; i < router_count; i++) {
+		const struct route *rt = &router_table[i];
+
+		if (strcmp(rt->path, path) != 0)
+			continue;
+		if (rt->method == m)
+			return rt;
+		path_seen = 1;
+		n += (size_t)snprintf(allow + n, n < allowlen ? allowlen - n : 0,
+		    "%s%s", n ? ", " : "", method_names[rt->method]);
+		if (n >= allowlen)
+			n = allowlen - 1;
+	}
+	*status = path_seen ? 405 : 404;
+	return NULL;
+}

@@ -1,0 +1,120 @@
+/* Unit tests: config file parsing, environment overrides and errors. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char path[64];
+
+static void
+write_conf(const char *text)
+{
+	FILE *fp;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/concert-test-XXXXXX");
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	fp = fdopen(fd, "w");
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void
+cleanup(void)
+{
+	if (path[0])
+		unlink(path);
+	unsetenv("CONCERT_HOLD_TTL_SECONDS");
+	unsetenv("CONCERT_WORKERS");
+}
+
+TestSuite(config, .fini = cleanup);
+
+Test(config, defaults_match_the_spec)
+{
+	struct config c;
+
+	config_defaults(&c);
+	cr_assert_eq(c.hold_ttl_seconds, 300);
+	cr_assert_eq(c.active_ttl_seconds, 600);
+	cr_assert_eq(c.max_active_tokens, 100);
+	cr_assert_eq(c.max_holds_per_user, 4);
+	cr_assert_eq(c.max_charge_amount, 10000000);
+	cr_assert_eq(c.workers, 2 * sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+Test(config, file_sets_keys_with_comments_and_spaces)
+{
+	struct config c;
+	char err[256];
+
+	write_conf("# comment\n\n  hold_ttl_seconds =  42 \ndb_name=shows\n; other\n");
+	cr_assert_eq(config_load(&c, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.hold_ttl_seconds, 42);
+	cr_assert_str_eq(c.db_name, "shows");
+}
+
+Test(config, environment_overrides_file)
+{
+	struct config c;
+	char err[256];
+
+	write_conf("hold_ttl_seconds = 42\n");
+	setenv("CONCERT_HOLD_TTL_SECONDS", "7", 1);
+	cr_assert_eq(config_load(&c, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.hold_ttl_seconds, 7);
+}
+
+Test(config, unknown_key_is_an_error_naming_it)
+{
+	struct config c;
+	char err[256];
+
+	write_conf("hold_ttl = 5\n");
+	cr_assert_eq(config_load(&c, path, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "'hold_ttl'") != NULL, "%s", err);
+	cr_assert(strstr(err, ":1:") != NULL, "%s", err);
+}
+
+Test(config, malformed_value_is_an_error_naming_the_key)
+{
+	struct config c;
+	char err[256];
+
+	setenv("CONCERT_WORKERS", "abc", 1);
+	cr_assert_eq(config_load(&c, NULL, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "'workers'") != NULL, "%s", err);
+	cr_assert(strstr(err, "CONCERT_WORKERS") != NULL, "%s", err);
+}
+
+Test(config, out_of_range_is_an_error)
+{
+	struct config c;
+	char err[256];
+
+	write_conf("max_holds_per_user = 0\n");
+	cr_assert_eq(config_load(&c, path, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "out of range") != NULL, "%s", err);
+}
+
+Test(config, line_without_equals_is_an_error)
+{
+	struct config c;
+	char err[256];
+
+	write_conf("workers 4\n");
+	cr_assert_eq(config_load(&c, path, err, sizeof(err)), -1);
+}
+
+Test(config, missing_file_is_an_error)
+{
+	struct config c;
+	char err[256];
+
+	cr_assert_eq(config_load(&c, "/nonexistent/concert.conf", err, sizeof(err)), -1);
+	cr_assert(strstr(err, "/nonexistent/concert.conf") != NULL);
+}
