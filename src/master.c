@@ -1,0 +1,564 @@
+/*
+ * master: see master.h.
+ *
+ * Everything happens in master_run()'s loop: ppoll() on the workers' ready
+ * pipe with our signals unblocked only for the duration of the call, then
+ * (in this order) reap, act on signal flags, read ready notifications, and
+ * run master_maintain(), which compares the wanted state with the actual
+ * one: spawn missing workers of the current generation, retire the previous
+ * generation once the current one is ready, SIGKILL workers that ignored
+ * SIGQUIT for shutdown_timeout_seconds.  Being level-triggered, a lost
+ * wakeup or a failed fork() is simply retried on the next pass (at most one
+ * second later).
+ *
+ * Workers and generations: every worker remembers the generation it was
+ * forked in.  SIGHUP bumps the generation; the new one is started first and
+ * the old one gets SIGQUIT once every new worker has reported ready (after
+ * app_init, before its first accept) -- or, at the latest, after
+ * shutdown_timeout_seconds if at least one new worker is ready.  Until then
+ * both generations accept, which is harmless: each worker serves whole
+ * requests.
+ */
+#include "master.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "worker.h"
+
+/* Cap of the breaker's back-off, which doubles on each consecutive trip. */
+#define MASTER_BACKOFF_MAX_MS (300 * 1000LL)
+
+struct master_child {
+	pid_t pid;
+	unsigned gen;
+	int ready;            /* reported in through the ready pipe */
+	long long quit_at;    /* when SIGQUIT was sent, 0: not retiring */
+	int killed;           /* SIGKILL sent */
+};
+
+static volatile sig_atomic_t master_sig_chld;
+static volatile sig_atomic_t master_sig_hup;
+static volatile sig_atomic_t master_sig_usr1;
+static volatile sig_atomic_t master_sig_stop;   /* the signal number */
+
+static const int master_signals[] = {
+	SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1
+};
+#define MASTER_NSIGNALS (sizeof(master_signals) / sizeof(master_signals[0]))
+
+static struct {
+	struct config *cfg;
+	const char *config_path;
+	int listen_fd;
+	int ready_pipe[2];
+	pid_t pid;
+
+	struct master_child *child;
+	size_t nchild, cap;
+	unsigned gen;
+	int retire_pending;         /* a reload waits for its new generation */
+	long long retire_deadline;
+	int retire_stalled_logged;
+
+	/* crash-rate breaker: times of recent abnormal deaths */
+	long long *deaths;
+	size_t ndeaths;
+	long long breaker_until;    /* no respawn before this; 0: closed */
+	long long last_trip;
+	long long backoff;
+	int spawn_failed_logged;
+
+	int stopping;
+} m;
+
+static long long
+master_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+master_on_signal(int signo)
+{
+	switch (signo) {
+	case SIGCHLD:
+		master_sig_chld = 1;
+		break;
+	case SIGHUP:
+		master_sig_hup = 1;
+		break;
+	case SIGUSR1:
+		master_sig_usr1 = 1;
+		break;
+	default:
+		master_sig_stop = signo;
+		break;
+	}
+}
+
+void
+master_block_signals(void)
+{
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < MASTER_NSIGNALS; i++)
+		sigaddset(&set, master_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static int
+master_install_signals(void)
+{
+	struct sigaction sa;
+	size_t i;
+
+	master_block_signals();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = master_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < MASTER_NSIGNALS; i++)
+		sigaddset(&sa.sa_mask, master_signals[i]);
+	sa.sa_flags = SA_NOCLDSTOP;
+	for (i = 0; i < MASTER_NSIGNALS; i++) {
+		if (sigaction(master_signals[i], &sa, NULL) == -1) {
+			log_error("sigaction %d failed: %s", master_signals[i],
+			    strerror(errno));
+			return -1;
+		}
+	}
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = 0;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1) {
+		log_error("sigaction SIGPIPE failed: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static struct master_child *
+master_find(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < m.nchild; i++)
+		if (m.child[i].pid == pid)
+			return &m.child[i];
+	return NULL;
+}
+
+/* In the child, between fork() and worker_run(). */
+static void
+master_child_init(void)
+{
+	struct sigaction sa;
+	size_t i;
+
+	/* Signals are still blocked (the master keeps them blocked outside
+	 * ppoll), so anything sent to us now stays pending until the worker
+	 * has its own handlers. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < MASTER_NSIGNALS; i++)
+		sigaction(master_signals[i], &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	close(m.ready_pipe[0]);
+
+	/* A SIGKILLed master cannot stop us; have the kernel tell us.  The
+	 * getppid() check closes the race with a master that died before
+	 * prctl(). */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		log_warn("prctl PR_SET_PDEATHSIG failed: %s", strerror(errno));
+	if (getppid() != m.pid)
+		_exit(0);
+}
+
+static int
+master_spawn(void)
+{
+	struct master_child *c;
+	pid_t pid;
+
+	if (m.nchild == m.cap) {
+		size_t ncap = m.cap ? m.cap * 2 : 16;
+		void *p = realloc(m.child, ncap * sizeof(*m.child));
+
+		if (p == NULL) {
+			log_error("realloc of the worker table failed: %s",
+			    strerror(errno));
+			return -1;
+		}
+		m.child = p;
+		m.cap = ncap;
+	}
+	pid = fork();
+	if (pid == -1) {
+		if (!m.spawn_failed_logged)
+			log_error("fork of a worker failed: %s; retrying",
+			    strerror(errno));
+		m.spawn_failed_logged = 1;
+		return -1;
+	}
+	if (pid == 0) {
+		master_child_init();
+		worker_run(m.cfg, m.listen_fd, m.ready_pipe[1]);
+	}
+	m.spawn_failed_logged = 0;
+	c = &m.child[m.nchild++];
+	memset(c, 0, sizeof(*c));
+	c->pid = pid;
+	c->gen = m.gen;
+	log_debug("worker %d started (generation %u)", (int)pid, m.gen);
+	return 0;
+}
+
+static void
+master_quit(struct master_child *c, long long now)
+{
+	if (c->quit_at != 0)
+		return;
+	c->quit_at = now;
+	if (kill(c->pid, SIGQUIT) == -1 && errno != ESRCH)
+		log_error("kill(%d, SIGQUIT) failed: %s", (int)c->pid,
+		    strerror(errno));
+}
+
+/* Record an abnormal death; trip the breaker when there are too many. */
+static void
+master_breaker_note(long long now)
+{
+	long long window = m.cfg->respawn_window_seconds * 1000LL;
+	size_t i, j;
+
+	if (m.deaths == NULL &&
+	    (m.deaths = calloc((size_t)m.cfg->respawn_max + 1,
+	    sizeof(*m.deaths))) == NULL)
+		return;
+	for (i = j = 0; i < m.ndeaths; i++)
+		if (now - m.deaths[i] < window)
+			m.deaths[j++] = m.deaths[i];
+	m.ndeaths = j;
+	if (m.ndeaths < (size_t)m.cfg->respawn_max + 1)
+		m.deaths[m.ndeaths++] = now;
+	if (m.ndeaths <= (size_t)m.cfg->respawn_max)
+		return;
+
+	/* A quiet period as long as the last back-off plus a window since
+	 * the last trip starts the doubling over. */
+	if (m.backoff == 0 || now - m.last_trip > 2 * m.backoff + window)
+		m.backoff = window;
+	else if (m.backoff < MASTER_BACKOFF_MAX_MS)
+		m.backoff *= 2;
+	if (m.backoff > MASTER_BACKOFF_MAX_MS)
+		m.backoff = MASTER_BACKOFF_MAX_MS;
+	m.last_trip = now;
+	m.breaker_until = now + m.backoff;
+	log_error("workers are crashing: %zu abnormal exits within %lds; "
+	    "NOT respawning for %llds", m.ndeaths,
+	    m.cfg->respawn_window_seconds, m.backoff / 1000);
+	m.ndeaths = 0;
+}
+
+static void
+master_reap(long long now)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct master_child *c = master_find(pid);
+		int expected, abnormal;
+
+		if (c == NULL)
+			continue;
+		/* Exit 0 is a retirement (max_requests) or an obeyed
+		 * SIGQUIT; our own SIGKILL is logged when sent. */
+		expected = c->quit_at != 0;
+		abnormal = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		if (WIFSIGNALED(status) && !(c->killed &&
+		    WTERMSIG(status) == SIGKILL))
+			log_error("worker %d killed by signal %d (%s)%s",
+			    (int)pid, WTERMSIG(status),
+			    strsignal(WTERMSIG(status)),
+			    WCOREDUMP(status) ? ", core dumped" : "");
+		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+			log_error("worker %d exited with status %d", (int)pid,
+			    WEXITSTATUS(status));
+		else
+			log_debug("worker %d exited", (int)pid);
+		if (abnormal && !expected && !m.stopping)
+			master_breaker_note(now);
+		*c = m.child[--m.nchild];
+	}
+	if (pid == -1 && errno != ECHILD)
+		log_error("waitpid failed: %s", strerror(errno));
+}
+
+/*
+ * SIGHUP: re-read the configuration.  The socket, its backlog and the pid
+ * file belong to this process's lifetime and are kept.
+ */
+static void
+master_reload(long long now)
+{
+	struct config ncfg;
+	char err[CONFIG_ERR_LEN];
+
+	if (config_load(&ncfg, m.config_path, err, sizeof(err)) == -1) {
+		log_error("reload failed: %s; keeping the running configuration",
+		    err);
+		return;
+	}
+	if (strcmp(ncfg.listen, m.cfg->listen) != 0 ||
+	    ncfg.listen_backlog != m.cfg->listen_backlog)
+		log_warn("reload: 'listen' and 'listen_backlog' need a restart; "
+		    "keeping '%s'", m.cfg->listen);
+	if (strcmp(ncfg.pid_file, m.cfg->pid_file) != 0)
+		log_warn("reload: 'pid_file' needs a restart; keeping '%s'",
+		    m.cfg->pid_file);
+	memcpy(ncfg.listen, m.cfg->listen, sizeof(ncfg.listen));
+	memcpy(ncfg.pid_file, m.cfg->pid_file, sizeof(ncfg.pid_file));
+	ncfg.listen_backlog = m.cfg->listen_backlog;
+	if (strcmp(ncfg.log_file, m.cfg->log_file) != 0 &&
+	    log_open(ncfg.log_file, NULL) == -1) {
+		log_error("reload: keeping log file '%s'", m.cfg->log_file);
+		log_open(m.cfg->log_file, NULL);
+		memcpy(ncfg.log_file, m.cfg->log_file, sizeof(ncfg.log_file));
+	}
+	/* The breaker's history buffer is sized by respawn_max. */
+	if (ncfg.respawn_max != m.cfg->respawn_max) {
+		free(m.deaths);
+		m.deaths = NULL;
+		m.ndeaths = 0;
+	}
+	*m.cfg = ncfg;
+	m.gen++;
+	m.retire_pending = 1;
+	m.retire_stalled_logged = 0;
+	m.retire_deadline = now + m.cfg->shutdown_timeout_seconds * 1000LL;
+	log_info("reloading: starting %ld workers of generation %u",
+	    m.cfg->workers, m.gen);
+}
+
+static void
+master_stop(int signo, long long now)
+{
+	size_t i;
+
+	if (m.stopping) {
+		log_info("received signal %d while stopping; still waiting for "
+		    "%zu workers", signo, m.nchild);
+		return;
+	}
+	m.stopping = 1;
+	log_info("received signal %d (%s), stopping: waiting up to %lds for "
+	    "%zu workers", signo, strsignal(signo),
+	    m.cfg->shutdown_timeout_seconds, m.nchild);
+	for (i = 0; i < m.nchild; i++)
+		master_quit(&m.child[i], now);
+}
+
+static void
+master_read_ready(void)
+{
+	pid_t pids[64];
+	ssize_t n;
+	size_t i;
+
+	/* Each notification is one atomic sizeof(pid_t) write and we read in
+	 * multiples of that, so records never straddle two reads. */
+	while ((n = read(m.ready_pipe[0], pids, sizeof(pids))) > 0) {
+		for (i = 0; i < (size_t)n / sizeof(pid_t); i++) {
+			struct master_child *c = master_find(pids[i]);
+
+			if (c != NULL)
+				c->ready = 1;
+		}
+	}
+}
+
+/* Bring the actual state towards the wanted one; see the file comment. */
+static void
+master_maintain(long long now)
+{
+	long long kill_after = m.cfg->shutdown_timeout_seconds * 1000LL;
+	size_t i, cur = 0, ready = 0;
+
+	for (i = 0; i < m.nchild; i++) {
+		struct master_child *c = &m.child[i];
+
+		if (c->quit_at != 0 && !c->killed &&
+		    now - c->quit_at >= kill_after) {
+			log_warn("worker %d still running %lds after SIGQUIT; "
+			    "sending SIGKILL", (int)c->pid,
+			    m.cfg->shutdown_timeout_seconds);
+			c->killed = 1;
+			if (kill(c->pid, SIGKILL) == -1 && errno != ESRCH)
+				log_error("kill(%d, SIGKILL) failed: %s",
+				    (int)c->pid, strerror(errno));
+		}
+		if (c->gen == m.gen && c->quit_at == 0) {
+			cur++;
+			ready += c->ready;
+		}
+	}
+	if (m.stopping)
+		return;
+
+	if (m.breaker_until != 0 && now >= m.breaker_until) {
+		m.breaker_until = 0;
+		log_warn("crash back-off over: respawning workers again");
+	}
+	if (m.breaker_until == 0) {
+		while (cur < (size_t)m.cfg->workers && master_spawn() == 0)
+			cur++;
+	}
+
+	if (m.retire_pending) {
+		int all = ready >= (size_t)m.cfg->workers;
+		int late = now >= m.retire_deadline;
+
+		if (all || (late && ready > 0)) {
+			size_t n = 0;
+
+			for (i = 0; i < m.nchild; i++) {
+				if (m.child[i].gen != m.gen &&
+				    m.child[i].quit_at == 0) {
+					master_quit(&m.child[i], now);
+					n++;
+				}
+			}
+			m.retire_pending = 0;
+			log_info("reload: generation %u %s; retiring %zu "
+			    "workers of the previous one", m.gen,
+			    all ? "ready" : "partly ready after the timeout",
+			    n);
+		} else if (late && !m.retire_stalled_logged) {
+			m.retire_stalled_logged = 1;
+			log_error("reload: no worker of generation %u became "
+			    "ready; the previous generation keeps serving",
+			    m.gen);
+		}
+	}
+}
+
+/* ppoll() timeout: wake at least once a second to run master_maintain(). */
+static void
+master_timeout(struct timespec *ts, long long now)
+{
+	long long wait = 1000;
+
+	if (m.breaker_until != 0 && m.breaker_until - now < wait)
+		wait = m.breaker_until - now;
+	if (wait < 0)
+		wait = 0;
+	ts->tv_sec = wait / 1000;
+	ts->tv_nsec = (wait % 1000) * 1000000;
+}
+
+int
+master_run(struct config *cfg, const char *config_path, int listen_fd)
+{
+	sigset_t waitmask;
+	int rc = -1;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	m.cfg = cfg;
+	m.config_path = config_path;
+	m.listen_fd = listen_fd;
+	m.pid = getpid();
+	m.ready_pipe[0] = m.ready_pipe[1] = -1;
+
+	if (master_install_signals() == -1)
+		goto out;
+	sigemptyset(&waitmask);
+	if (pipe2(m.ready_pipe, O_CLOEXEC) == -1) {
+		log_error("pipe for worker readiness failed: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (fcntl(m.ready_pipe[0], F_SETFL, O_NONBLOCK) == -1) {
+		log_error("fcntl O_NONBLOCK on the ready pipe failed: %s",
+		    strerror(errno));
+		goto out;
+	}
+	log_info("master started (pid %d), %ld workers, max_requests %ld",
+	    (int)m.pid, cfg->workers, cfg->max_requests);
+
+	for (;;) {
+		struct pollfd pfd = { .fd = m.ready_pipe[0], .events = POLLIN };
+		struct timespec ts;
+		long long now = master_now_ms();
+
+		master_maintain(now);
+		if (m.stopping && m.nchild == 0)
+			break;
+		master_timeout(&ts, now);
+		/* The only place our signals are unblocked. */
+		if (ppoll(&pfd, 1, &ts, &waitmask) == -1 && errno != EINTR) {
+			log_error("poll in the master failed: %s",
+			    strerror(errno));
+			/* Keep supervising; the timeout still paces us. */
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+		}
+		now = master_now_ms();
+		if (master_sig_chld) {
+			master_sig_chld = 0;
+			master_reap(now);
+		}
+		master_read_ready();
+		if (master_sig_stop) {
+			int signo = master_sig_stop;
+
+			master_sig_stop = 0;
+			master_stop(signo, now);
+		}
+		if (master_sig_hup) {
+			master_sig_hup = 0;
+			if (m.stopping)
+				log_info("ignoring SIGHUP while stopping");
+			else
+				master_reload(now);
+		}
+		if (master_sig_usr1) {
+			master_sig_usr1 = 0;
+			log_reopen();
+			log_info("log reopened");
+			for (i = 0; i < m.nchild; i++)
+				kill(m.child[i].pid, SIGUSR1);
+		}
+	}
+	log_info("all workers gone; master exiting");
+	rc = 0;
+out:
+	/* On a setup failure there may be children already; never leave
+	 * them behind unsupervised. */
+	for (i = 0; i < m.nchild; i++)
+		kill(m.child[i].pid, SIGKILL);
+	while (m.nchild > 0 && waitpid(-1, NULL, 0) > 0)
+		m.nchild--;
+	if (m.ready_pipe[0] >= 0)
+		close(m.ready_pipe[0]);
+	if (m.ready_pipe[1] >= 0)
+		close(m.ready_pipe[1]);
+	free(m.child);
+	free(m.deaths);
+	memset(&m, 0, sizeof(m));
+	return rc;
+}
