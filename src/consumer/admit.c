@@ -1,0 +1,320 @@
+/*
+ * admit: the waiting-queue admission pass (see consumer.h).
+ *
+ * Invariants this file keeps:
+ * - Only an admission pass moves a token to ACTIVE, and every pass runs
+ *   under the row lock of queue_state id=1.  Workers only ever take tokens
+ *   out of ACTIVE (payment, DELETE /token), so a COUNT of ACTIVE rows read
+ *   after taking the lock is an upper bound for the whole transaction and
+ *   "active + admitted <= max_active_tokens" holds for every consumer
+ *   instance together.
+ * - Admission is FIFO by seq: the lowest WAITING seqs are picked, which
+ *   includes "stragglers" whose seq is below serving_seq because their
+ *   INSERT committed late.  serving_seq only moves forward (GREATEST), so
+ *   positions computed by the workers never jump backwards.
+ * - The tokens updated are exactly the ones selected and locked with
+ *   FOR UPDATE (by seq IN (...)), never a range that a concurrent insert
+ *   could slip into.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "consumer.h"
+#include "db.h"
+#include "events.h"
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+
+/* Width of the "seq IN (...)" list of the admit UPDATE (the db wrapper
+ * binds at most 16 parameters; the TTL takes one). */
+#define ADMIT_CHUNK 15
+
+/* Rate measurement window and EMA weight of a new window's sample. */
+#define ADMIT_RATE_WINDOW_MS 5000
+#define ADMIT_RATE_ALPHA     0.3
+
+/* token.admitted / token.lapsed events published per pass, at most (the
+ * events inform; the database is the truth). */
+#define ADMIT_EVENTS_MAX 1024
+
+static struct db_stmt *st_lock, *st_lapse_sel, *st_lapse, *st_active,
+    *st_wait_sel, *st_admit, *st_has_waiting, *st_state;
+
+struct admit_user {
+	long long seq;
+	unsigned char user[16];
+};
+
+/* Users whose state changed in the current pass, published after commit. */
+static struct admit_user admitted_users[ADMIT_EVENTS_MAX];
+static struct admit_user lapsed_users[ADMIT_EVENTS_MAX];
+static size_t n_admitted_users, n_lapsed_users;
+/* Seqs picked by the current pass (bounded by max_active_tokens). */
+static long long *picked;
+static size_t picked_cap;
+
+int
+admit_init(void)
+{
+	st_lock = db_stmt(
+	    "SELECT serving_seq, admit_rate, "
+	    "COALESCE(TIMESTAMPDIFF(MICROSECOND, rate_window_at, "
+	    "UTC_TIMESTAMP(3)) DIV 1000, -1), rate_window_n "
+	    "FROM queue_state WHERE id = 1 FOR UPDATE");
+	/* Same predicate as the UPDATE below; only used to name the users
+	 * in token.lapsed events. */
+	st_lapse_sel = db_stmt(
+	    "SELECT seq, user_id FROM queue_tokens "
+	    "WHERE state = 1 AND expires_at <= UTC_TIMESTAMP(3) "
+	    "LIMIT 1024 FOR UPDATE");
+	st_lapse = db_stmt(
+	    "UPDATE queue_tokens SET state = 2, live_user = NULL "
+	    "WHERE state = 1 AND expires_at <= UTC_TIMESTAMP(3)");
+	st_active = db_stmt(
+	    "SELECT COUNT(*) FROM queue_tokens WHERE state = 1");
+	st_wait_sel = db_stmt(
+	    "SELECT seq, user_id FROM queue_tokens WHERE state = 0 "
+	    "ORDER BY seq LIMIT ? FOR UPDATE");
+	st_admit = db_stmt(
+	    "UPDATE queue_tokens SET state = 1, "
+	    "activated_at = UTC_TIMESTAMP(3), "
+	    "expires_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND "
+	    "WHERE state = 0 AND seq IN "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	st_has_waiting = db_stmt(
+	    "SELECT 1 FROM queue_tokens WHERE state = 0 LIMIT 1");
+	st_state = db_stmt(
+	    "UPDATE queue_state SET serving_seq = GREATEST(serving_seq, ?), "
+	    "active_count = ?, admitted_total = admitted_total + ?, "
+	    "expired_total = expired_total + ?, admit_rate = ?, "
+	    "rate_window_at = IF(? <> 0 OR rate_window_at IS NULL, "
+	    "UTC_TIMESTAMP(3), rate_window_at), "
+	    "rate_window_n = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = 1");
+	if (st_lock == NULL || st_lapse_sel == NULL || st_lapse == NULL ||
+	    st_active == NULL || st_wait_sel == NULL || st_admit == NULL ||
+	    st_has_waiting == NULL || st_state == NULL)
+		return -1;
+	return 0;
+}
+
+/* Grow the picked-seq array to hold n entries.  0 / -1. */
+static int
+picked_reserve(size_t n)
+{
+	long long *p;
+
+	if (n <= picked_cap)
+		return 0;
+	if ((p = realloc(picked, n * sizeof(*p))) == NULL)
+		return -1;
+	picked = p;
+	picked_cap = n;
+	return 0;
+}
+
+/* Update the picked seqs [0, n) to ACTIVE in chunks.  Unused slots of a
+ * chunk repeat its first seq (an IN list ignores duplicates).  Returns the
+ * number of rows changed, or -1. */
+static long long
+admit_update(const struct config *cfg, size_t n)
+{
+	long long total = 0, s[ADMIT_CHUNK], r;
+	size_t i, j;
+
+	for (i = 0; i < n; i += ADMIT_CHUNK) {
+		for (j = 0; j < ADMIT_CHUNK; j++)
+			s[j] = i + j < n ? picked[i + j] : picked[i];
+		r = db_exec(st_admit, "iiiiiiiiiiiiiiii",
+		    (long long)cfg->active_ttl_seconds, s[0], s[1], s[2], s[3],
+		    s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12],
+		    s[13], s[14]);
+		if (r < 0)
+			return -1;
+		total += r;
+	}
+	return total;
+}
+
+/* The body of one pass; the caller begins and ends the transaction. */
+static int
+admit_tx(const struct config *cfg, struct admit_result *res)
+{
+	long long serving = 0, window_ms = -1, window_n = 0, active = 0;
+	long long lapsed, admitted = 0, max_seq = 0, seq, free_slots, one;
+	long long roll = 0;
+	double rate = 0;
+	unsigned char user[16];
+	int rc;
+
+	n_admitted_users = n_lapsed_users = 0;
+	if (db_exec(st_lock, "") < 0)
+		return -1;
+	rc = db_fetch(st_lock, "idii", &serving, &rate, &window_ms, &window_n);
+	db_done(st_lock);
+	if (rc != 1) {
+		if (rc == 0)
+			log_error("admission failed, 'queue_state': row id=1 "
+			    "missing (schema not applied?)");
+		return -1;
+	}
+
+	/* Lapse first, so the slots they free are given out in this pass. */
+	if (db_exec(st_lapse_sel, "") < 0)
+		return -1;
+	while ((rc = db_fetch(st_lapse_sel, "iu", &seq, user)) == 1) {
+		if (n_lapsed_users < ADMIT_EVENTS_MAX) {
+			lapsed_users[n_lapsed_users].seq = seq;
+			memcpy(lapsed_users[n_lapsed_users].user, user, 16);
+			n_lapsed_users++;
+		}
+	}
+	if (rc < 0)
+		return -1;
+	if ((lapsed = db_exec(st_lapse, "")) < 0)
+		return -1;
+
+	if (db_exec(st_active, "") < 0)
+		return -1;
+	rc = db_fetch(st_active, "i", &active);
+	db_done(st_active);
+	if (rc != 1)
+		return -1;
+
+	free_slots = cfg->max_active_tokens - active;
+	if (free_slots > 0) {
+		size_t n = 0;
+
+		if (picked_reserve((size_t)free_slots) == -1) {
+			log_error("admission failed, 'queue_tokens': out of memory");
+			return -1;
+		}
+		if (db_exec(st_wait_sel, "i", free_slots) < 0)
+			return -1;
+		while ((rc = db_fetch(st_wait_sel, "iu", &seq, user)) == 1) {
+			if (n >= (size_t)free_slots)
+				break;
+			picked[n++] = seq;
+			if (seq > max_seq)
+				max_seq = seq;
+			if (n_admitted_users < ADMIT_EVENTS_MAX) {
+				admitted_users[n_admitted_users].seq = seq;
+				memcpy(admitted_users[n_admitted_users].user,
+				    user, 16);
+				n_admitted_users++;
+			}
+		}
+		db_done(st_wait_sel);
+		if (rc < 0)
+			return -1;
+		if (n > 0 && (admitted = admit_update(cfg, n)) < 0)
+			return -1;
+		/* The rows were locked by FOR UPDATE: nobody could change
+		 * them in between. */
+		if (admitted != (long long)n)
+			log_warn("admission changed %lld row(s) of %zu selected, "
+			    "'queue_tokens'", admitted, n);
+		active += admitted;
+	}
+
+	/*
+	 * Rate: admissions counted over windows of ADMIT_RATE_WINDOW_MS (by
+	 * the database clock, shared by all instances), folded into a moving
+	 * average when a window closes.  A window with no admissions and
+	 * nobody waiting says nothing about the rate (an idle queue is not a
+	 * slow one), so it leaves admit_rate alone.
+	 */
+	window_n += admitted;
+	if (window_ms < 0) {
+		roll = 1;               /* first pass ever: open a window */
+		window_n = admitted;
+	} else if (window_ms >= ADMIT_RATE_WINDOW_MS) {
+		int waiting = 0;
+
+		if (window_n == 0) {
+			if (db_exec(st_has_waiting, "") < 0)
+				return -1;
+			waiting = db_fetch(st_has_waiting, "i", &one) == 1;
+			db_done(st_has_waiting);
+		}
+		if (window_n > 0 || waiting)
+			rate = queue_rate_update(rate, window_n, window_ms,
+			    ADMIT_RATE_ALPHA);
+		roll = 1;
+		window_n = 0;
+	}
+
+	if (db_exec(st_state, "iiiidii", max_seq, active, admitted, lapsed,
+	    rate, roll, window_n) < 0)
+		return -1;
+
+	if (res != NULL) {
+		res->admitted = admitted;
+		res->lapsed = lapsed;
+		res->active = active;
+		res->serving_seq = max_seq > serving ? max_seq : serving;
+		res->rate = rate;
+	}
+	return 0;
+}
+
+/* Publish one token.admitted / token.lapsed event keyed by userId. */
+static void
+admit_publish(const char *type, const struct admit_user *u, const char *at)
+{
+	char uid[UUID_STR_LEN];
+	json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return;
+	util_uuid_format(u->user, uid);
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "userId", json_object_new_string(uid));
+	json_object_object_add(o, "seq", json_object_new_int64(u->seq));
+	json_object_object_add(o, "at", json_object_new_string(at));
+	events_publish(EVENTS_QUEUE, uid,
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+int
+admit_pass(const struct config *cfg, struct admit_result *res)
+{
+	struct admit_result r;
+	char at[ISO_TIME_LEN];
+	size_t i;
+	int attempt;
+
+	memset(&r, 0, sizeof(r));
+	for (attempt = 1; attempt <= CONSUMER_TX_ATTEMPTS; attempt++) {
+		if (db_begin() == -1) {
+			log_warn("admission failed, 'begin': %s", db_error());
+			return -1;
+		}
+		if (admit_tx(cfg, &r) == 0 && db_commit() == 0)
+			goto committed;
+		log_warn("admission failed (attempt %d), 'queue_state': %s",
+		    attempt, db_error());
+		db_rollback();
+		if (!db_err_retryable())
+			return -1;
+	}
+	return -1;
+
+committed:
+	consumer_iso_now(at, sizeof(at));
+	for (i = 0; i < n_lapsed_users; i++)
+		admit_publish("token.lapsed", &lapsed_users[i], at);
+	for (i = 0; i < n_admitted_users; i++)
+		admit_publish("token.admitted", &admitted_users[i], at);
+	if (r.admitted > 0 || r.lapsed > 0)
+		log_info("admitted %lld, lapsed %lld (active %lld/%ld, "
+		    "serving %lld, rate %.2f/s)", r.admitted, r.lapsed,
+		    r.active, cfg->max_active_tokens, r.serving_seq, r.rate);
+	if (res != NULL)
+		*res = r;
+	return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * consumer: internals shared by the files of concert-consumer
+ * (main.c: Kafka loop; admit.c: queue admission; expire.c: hold expiry,
+ * deadline heap and the periodic sweep).
+ *
+ * Every database action here is idempotent and re-checks its condition
+ * inside its own transaction, so an event delivered twice, late, or never
+ * changes nothing that the periodic sweep would not do anyway.  Kafka only
+ * makes the work prompt; MySQL decides.
+ */
+#ifndef CONCERT_CONSUMER_H
+#define CONCERT_CONSUMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+/* Attempts of one transaction when MySQL reports deadlock / lock wait. */
+#define CONSUMER_TX_ATTEMPTS 3
+
+/* Current UTC time as ISO-8601 "YYYY-MM-DDTHH:MM:SS.mmmZ" (for "at"). */
+void consumer_iso_now(char *out, size_t outlen);
+
+/* Milliseconds since the epoch (CLOCK_REALTIME): hold deadlines are
+ * absolute UTC times, unlike the monotonic timers of the loop. */
+int64_t consumer_wall_ms(void);
+
+/* ---------------------------------------------------------------- admit.c */
+
+struct admit_result {
+	long long admitted;     /* tokens moved WAITING -> ACTIVE */
+	long long lapsed;       /* tokens moved ACTIVE -> EXPIRED (ttl over) */
+	long long active;       /* ACTIVE tokens after the pass */
+	long long serving_seq;  /* serving counter after the pass */
+	double rate;            /* admissions per second after the pass */
+};
+
+/* Declare the prepared statements (before db_connect).  0 / -1. */
+int admit_init(void);
+
+/*
+ * One admission pass in one transaction: lapse ACTIVE tokens past their
+ * expiry, then admit the lowest-seq WAITING tokens while fewer than
+ * cfg->max_active_tokens are ACTIVE, move the serving counter and the
+ * rate.  The queue_state row lock serialises passes of every consumer
+ * instance, so the cap holds whatever runs concurrently.  Publishes
+ * token.admitted / token.lapsed after the commit.  Retries a deadlock up
+ * to CONSUMER_TX_ATTEMPTS times.  0 (res filled if not NULL) / -1.
+ */
+int admit_pass(const struct config *cfg, struct admit_result *res);
+
+/* ---------------------------------------------------------------- expire.c */
+
+/* Declare the prepared statements (before db_connect).  0 / -1. */
+int expire_init(void);
+
+/* Free the deadline heap. */
+void expire_fini(void);
+
+/*
+ * Expire one reservation if it is still HELD and past its deadline (by
+ * the database clock): mark it EXPIRED and free its seat if the seat
+ * still belongs to it, in one transaction; then publish seat.released.
+ * Returns 1 if this call expired it, 0 if there was nothing to do (paid,
+ * already expired, not yet due, unknown), -1 on a database error.
+ */
+int expire_reservation(const unsigned char id[16]);
+
+/*
+ * Remember that reservation id is due at due_ms (epoch ms).  The heap is
+ * bounded; when full the deadline is dropped (the sweep is the safety
+ * net).  0, or -1 if dropped.
+ */
+int expire_heap_push(int64_t due_ms, const unsigned char id[16]);
+
+/* Earliest remembered deadline (epoch ms), or -1 if none. */
+int64_t expire_heap_next(void);
+
+/* Number of remembered deadlines. */
+size_t expire_heap_size(void);
+
+/*
+ * Expire every remembered reservation whose deadline is <= now_ms, at most
+ * max of them.  While the database is unreachable the due entry is kept
+ * and -1 returned (retry later); an entry failing for another reason is
+ * logged and dropped (the sweep retries it).  Else the number expired.
+ */
+int expire_heap_run(int64_t now_ms, int max);
+
+/*
+ * The safety net: expire up to 500 overdue holds found in the table and
+ * delete Idempotency-Key rows older than cfg->idempotency_ttl_seconds in
+ * batches.  A hold that fails for a reason other than an unreachable
+ * server is logged and skipped.  Returns the number of holds expired, or
+ * -1 when the server is unreachable or the cleanup failed.
+ */
+int expire_sweep(const struct config *cfg);
+
+/* Parse an ISO-8601 UTC time "YYYY-MM-DDTHH:MM:SS[.fff...]Z" (also with a
+ * space for 'T' or "+00:00" for 'Z') into epoch ms.  0 / -1. */
+int expire_parse_iso(const char *s, int64_t *ms);
+
+#endif

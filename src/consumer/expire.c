@@ -1,0 +1,333 @@
+/*
+ * expire: releasing unpaid seat holds (see consumer.h).
+ *
+ * Correctness does not come from here: every reader and writer treats a
+ * hold past its expires_at as free (lazy expiry).  This file makes the
+ * data tidy and tells the world: the reservation row becomes EXPIRED, the
+ * seat row is cleared if it still belongs to that reservation, and a
+ * seat.released event is published.
+ *
+ * Race with payment: the payment transaction locks the reservation row
+ * and checks expires_at > now under that lock; our UPDATE takes the same
+ * row lock and checks state = HELD and expires_at <= now, so exactly one
+ * of the two wins.  Race with a re-hold: a worker may already have given
+ * the lazily-freed seat to someone else, in which case the seat row names
+ * another reservation and our seat UPDATE matches nothing, as it should.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "consumer.h"
+#include "db.h"
+#include "events.h"
+#include "log.h"
+#include "util.h"
+
+/* Deadlines remembered at most; beyond that the sweep finds them. */
+#define EXPIRE_HEAP_MAX   100000
+/* Overdue holds handled per sweep, and old idempotency rows deleted per
+ * statement / per sweep (small batches keep lock times short). */
+#define EXPIRE_SWEEP_MAX  500
+#define EXPIRE_IDEM_BATCH 1000
+#define EXPIRE_IDEM_ROUNDS 5
+
+struct expire_entry {
+	int64_t due_ms;
+	unsigned char id[16];
+};
+
+static struct db_stmt *st_res_expire, *st_res_get, *st_seat_free,
+    *st_sweep_sel, *st_idem_del;
+
+/* Min-heap on due_ms. */
+static struct expire_entry *heap;
+static size_t heap_n;
+
+int
+expire_init(void)
+{
+	st_res_expire = db_stmt(
+	    "UPDATE reservations SET state = 2, updated_at = UTC_TIMESTAMP(3) "
+	    "WHERE id = ? AND state = 0 AND expires_at <= UTC_TIMESTAMP(3)");
+	st_res_get = db_stmt(
+	    "SELECT concert_date, seat_number FROM reservations WHERE id = ?");
+	st_seat_free = db_stmt(
+	    "UPDATE seats SET state = 0, hold_user = NULL, "
+	    "hold_expires_at = NULL, reservation_id = NULL "
+	    "WHERE concert_date = ? AND seat_number = ? "
+	    "AND reservation_id = ? AND state = 1");
+	st_sweep_sel = db_stmt(
+	    "SELECT id FROM reservations "
+	    "WHERE state = 0 AND expires_at <= UTC_TIMESTAMP(3) "
+	    "ORDER BY expires_at LIMIT 500");
+	st_idem_del = db_stmt(
+	    "DELETE FROM idempotency_keys "
+	    "WHERE created_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND "
+	    "LIMIT 1000");
+	if (st_res_expire == NULL || st_res_get == NULL ||
+	    st_seat_free == NULL || st_sweep_sel == NULL || st_idem_del == NULL)
+		return -1;
+	return 0;
+}
+
+void
+expire_fini(void)
+{
+	free(heap);
+	heap = NULL;
+	heap_n = 0;
+}
+
+/* ---------------------------------------------------------------- expiry */
+
+/* The transaction body.  1 expired, 0 nothing to do, -1 error. */
+static int
+expire_tx(const unsigned char id[16], char *date, size_t datelen,
+    long long *seat)
+{
+	long long n;
+	int rc;
+
+	if ((n = db_exec(st_res_expire, "u", id)) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (db_exec(st_res_get, "u", id) < 0)
+		return -1;
+	rc = db_fetch(st_res_get, "si", date, datelen, seat);
+	db_done(st_res_get);
+	if (rc != 1)
+		return -1;
+	/* 0 rows is fine: the seat was re-held or already tidied. */
+	if (db_exec(st_seat_free, "siu", date, *seat, id) < 0)
+		return -1;
+	return 1;
+}
+
+static void
+expire_publish(const unsigned char id[16], const char *date, long long seat)
+{
+	char rid[UUID_STR_LEN], at[ISO_TIME_LEN];
+	json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return;
+	util_uuid_format(id, rid);
+	consumer_iso_now(at, sizeof(at));
+	json_object_object_add(o, "type", json_object_new_string("seat.released"));
+	json_object_object_add(o, "reservationId", json_object_new_string(rid));
+	json_object_object_add(o, "date", json_object_new_string(date));
+	json_object_object_add(o, "seatNumber", json_object_new_int64(seat));
+	json_object_object_add(o, "reason", json_object_new_string("expired"));
+	json_object_object_add(o, "at", json_object_new_string(at));
+	events_publish(EVENTS_RESERVATIONS, rid,
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+int
+expire_reservation(const unsigned char id[16])
+{
+	char date[16], rid[UUID_STR_LEN];
+	long long seat = 0;
+	int attempt, rc;
+
+	for (attempt = 1; attempt <= CONSUMER_TX_ATTEMPTS; attempt++) {
+		if (db_begin() == -1)
+			goto fail;
+		rc = expire_tx(id, date, sizeof(date), &seat);
+		if (rc == 0) {
+			db_rollback();  /* nothing written */
+			return 0;
+		}
+		if (rc == 1 && db_commit() == 0) {
+			util_uuid_format(id, rid);
+			log_info("hold expired, reservation '%s' (%s seat %lld)",
+			    rid, date, seat);
+			expire_publish(id, date, seat);
+			return 1;
+		}
+		db_rollback();
+		if (!db_err_retryable())
+			goto fail;
+	}
+fail:
+	util_uuid_format(id, rid);
+	log_warn("expiring reservation failed, '%s': %s", rid, db_error());
+	return -1;
+}
+
+/* ---------------------------------------------------------------- heap */
+
+static void
+heap_swap(size_t a, size_t b)
+{
+	struct expire_entry t = heap[a];
+
+	heap[a] = heap[b];
+	heap[b] = t;
+}
+
+int
+expire_heap_push(int64_t due_ms, const unsigned char id[16])
+{
+	size_t i;
+
+	if (heap == NULL &&
+	    (heap = malloc(EXPIRE_HEAP_MAX * sizeof(*heap))) == NULL) {
+		log_warn("deadline heap allocation failed; relying on the sweep");
+		return -1;
+	}
+	if (heap_n >= EXPIRE_HEAP_MAX)
+		return -1;
+	i = heap_n++;
+	heap[i].due_ms = due_ms;
+	memcpy(heap[i].id, id, 16);
+	while (i > 0 && heap[(i - 1) / 2].due_ms > heap[i].due_ms) {
+		heap_swap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	return 0;
+}
+
+static void
+heap_pop(void)
+{
+	size_t i = 0, l, r, m;
+
+	heap[0] = heap[--heap_n];
+	for (;;) {
+		l = 2 * i + 1;
+		r = l + 1;
+		m = i;
+		if (l < heap_n && heap[l].due_ms < heap[m].due_ms)
+			m = l;
+		if (r < heap_n && heap[r].due_ms < heap[m].due_ms)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(i, m);
+		i = m;
+	}
+}
+
+int64_t
+expire_heap_next(void)
+{
+	return heap_n > 0 ? heap[0].due_ms : -1;
+}
+
+size_t
+expire_heap_size(void)
+{
+	return heap_n;
+}
+
+int
+expire_heap_run(int64_t now_ms, int max)
+{
+	int done = 0, rc;
+
+	while (heap_n > 0 && heap[0].due_ms <= now_ms && max-- > 0) {
+		/* Keep the entry while the database is unreachable; any
+		 * other failure is logged and left to the sweep, so one bad
+		 * row cannot stall the heap. */
+		if ((rc = expire_reservation(heap[0].id)) < 0 &&
+		    db_err_unavailable())
+			return -1;
+		if (rc > 0)
+			done += rc;
+		heap_pop();
+	}
+	return done;
+}
+
+/* ---------------------------------------------------------------- sweep */
+
+int
+expire_sweep(const struct config *cfg)
+{
+	static unsigned char ids[EXPIRE_SWEEP_MAX][16];
+	long long n;
+	int count = 0, i, nids = 0, rc, failed = 0;
+
+	if (db_exec(st_sweep_sel, "") < 0) {
+		log_warn("sweep failed, 'reservations': %s", db_error());
+		return -1;
+	}
+	while (nids < EXPIRE_SWEEP_MAX &&
+	    (rc = db_fetch(st_sweep_sel, "u", ids[nids])) == 1)
+		nids++;
+	db_done(st_sweep_sel);
+	for (i = 0; i < nids; i++) {
+		/* One row that fails (logged) must not hide the others; a
+		 * server that went away ends the sweep. */
+		if ((rc = expire_reservation(ids[i])) < 0) {
+			if (db_err_unavailable()) {
+				failed = 1;
+				break;
+			}
+			continue;
+		}
+		count += rc;
+	}
+	if (count > 0)
+		log_info("sweep expired %d hold(s)", count);
+
+	for (i = 0; i < EXPIRE_IDEM_ROUNDS; i++) {
+		n = db_exec(st_idem_del, "i", (long long)cfg->idempotency_ttl_seconds);
+		if (n < 0) {
+			log_warn("sweep failed, 'idempotency_keys': %s", db_error());
+			failed = 1;
+			break;
+		}
+		if (n < EXPIRE_IDEM_BATCH)
+			break;
+	}
+	return failed ? -1 : count;
+}
+
+/* ---------------------------------------------------------------- time */
+
+int
+expire_parse_iso(const char *s, int64_t *ms)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, n = 0, frac = 0, digits = 0;
+	const char *p;
+	time_t t;
+
+	if (sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
+	    &sec, &n) != 6 || n != 19)
+		return -1;
+	p = s + n;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 3)
+				frac = frac * 10 + (*p - '0');
+		if (digits == 0)
+			return -1;
+		for (; digits < 3; digits++)
+			frac *= 10;
+	}
+	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0 && *p != '\0')
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	*ms = (int64_t)t * 1000 + frac;
+	return 0;
+}
