@@ -8,18 +8,22 @@
 #include "api.h"
 #include "db.h"
 
-static struct db_stmt *st_user_ins, *st_credit, *st_ledger, *st_read;
+static struct db_stmt *st_credit, *st_ledger, *st_read;
 
 int
 api_balance_prepare(void)
 {
-	st_user_ins = db_stmt("INSERT IGNORE INTO users (id) VALUES (?)");
-	st_credit = db_stmt("UPDATE users SET balance = balance + ?"
-	    " WHERE id = ? AND balance <= ? - ?");
+	/* One statement registers or credits the user under an exclusive
+	 * row lock from the start.  (INSERT IGNORE then UPDATE would take a
+	 * shared lock first, and two charges upgrading it deadlock.)
+	 * Affected rows: 1 inserted, 2 credited, 0 refused by the ceiling. */
+	st_credit = db_stmt("INSERT INTO users (id, balance) VALUES (?, ?)"
+	    " ON DUPLICATE KEY UPDATE balance = IF(balance <= ? - VALUES(balance),"
+	    " balance + VALUES(balance), balance)");
 	st_ledger = db_stmt("INSERT INTO balance_ledger (user_id, delta, kind)"
 	    " VALUES (?, ?, 'CHARGE')");
 	st_read = db_stmt("SELECT balance FROM users WHERE id = ?");
-	return st_user_ins && st_credit && st_ledger && st_read ? 0 : -1;
+	return st_credit && st_ledger && st_read ? 0 : -1;
 }
 
 int
@@ -29,10 +33,10 @@ api_charge(struct api_ctx *c)
 	long long amount = c->p->v[P_AMOUNT].i, n, bal;
 	json_object *o;
 
-	if (db_exec(st_user_ins, "u", user) < 0)
-		return -1;
-	if ((n = db_exec(st_credit, "iuii", amount, user,
-	    (long long)c->cfg->max_balance, amount)) < 0)
+	if (amount > c->cfg->max_balance)
+		n = 0;
+	else if ((n = db_exec(st_credit, "uii", user, amount,
+	    (long long)c->cfg->max_balance)) < 0)
 		return -1;
 	if (n == 0) {
 		http_error(c->w, 422, "BALANCE_LIMIT_EXCEEDED",

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,36 @@ const struct param_def validate_params_table[P__MAX] = {
 	[P_AMOUNT]         = { "amount", PT_INT, 1, 0 },
 	[P_RESERVATION_ID] = { "reservationId", PT_UUID, 0, 0 },
 };
+
+/* json-c accepts NaN and Infinity even in strict mode; JSON (RFC 8259)
+ * has neither.  Depth is bounded by the tokener (16). */
+static int
+all_finite(json_object *o)
+{
+	struct json_object_iterator it, end;
+	size_t i, n;
+
+	switch (json_object_get_type(o)) {
+	case json_type_double:
+		return isfinite(json_object_get_double(o));
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++)
+			if (!all_finite(json_object_array_get_idx(o, i)))
+				return 0;
+		return 1;
+	case json_type_object:
+		it = json_object_iter_begin(o);
+		end = json_object_iter_end(o);
+		for (; !json_object_iter_equal(&it, &end);
+		    json_object_iter_next(&it))
+			if (!all_finite(json_object_iter_peek_value(&it)))
+				return 0;
+		return 1;
+	default:
+		return 1;
+	}
+}
 
 int
 validate_body(struct http_req *r, struct http_resp *w)
@@ -61,6 +92,12 @@ validate_body(struct http_req *r, struct http_resp *w)
 		return -1;
 	}
 	json_tokener_free(tok);
+	if (!all_finite(o)) {
+		json_object_put(o);
+		http_error(w, 400, "INVALID_JSON",
+		    "request body is not valid JSON (NaN/Infinity)");
+		return -1;
+	}
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		http_error(w, 400, "INVALID_JSON",

@@ -70,7 +70,7 @@ ParameterizedTestParameters(validate, rejects_bad_json)
 {
 	static struct bad_json bad[] = {
 		{ "{" }, { "[1,2]" }, { "\"x\"" }, { "{\"a\":1} x" },
-		{ "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}" }, { "nul" },
+		{ "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}" }, { "nul" }, { "{\"a\":NaN}" }, { "{\"a\":[1,-Infinity]}" },
 	};
 	return cr_make_param_array(struct bad_json, bad, sizeof(bad) / sizeof(bad[0]));
 }
