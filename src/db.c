@@ -372,6 +372,12 @@ db_fetch(struct db_stmt *st, const char *fmt, ...)
 		return 0;
 	memset(b, 0, sizeof(b));
 	memset(null_out, 0, sizeof(null_out));
+	/* libmariadb reads *error back after converting a column (to count
+	 * truncations) but only writes it on some conversions: it must start
+	 * initialised (found by valgrind, scripts/sanitize valgrind worker). */
+	memset(lens, 0, sizeof(lens));
+	memset(nulls, 0, sizeof(nulls));
+	memset(errs, 0, sizeof(errs));
 	va_start(ap, fmt);
 	for (; *fmt && n < DB_MAX_COLS; fmt++, n++) {
 		b[n].length = &lens[n];

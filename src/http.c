@@ -230,6 +230,8 @@ http_query_get(const char *query, const char *key, char *out, size_t outlen)
 	size_t klen = strlen(key);
 	const char *p = query;
 
+	if (outlen == 0)   /* not even room for the NUL of an empty value */
+		return -2;
 	while (p != NULL && *p != '\0') {
 		const char *amp = strchr(p, '&');
 		const char *end = amp ? amp : p + strlen(p);
@@ -262,8 +264,6 @@ http_query_get(const char *query, const char *key, char *out, size_t outlen)
 			return (int)o;
 		}
 		if ((size_t)(end - p) == klen && strncmp(p, key, klen) == 0) {
-			if (outlen == 0)
-				return -2;
 			out[0] = '\0';
 			return 0;
 		}

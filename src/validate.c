@@ -210,6 +210,18 @@ convert_json(enum param_key k, json_object *j, long long amount_max,
 		    "must be a string");
 		return -1;
 	}
+	/* "\u0000" is legal JSON; a C string would silently stop there and
+	 * accept "2026-11-28\u0000junk" as a date (or a token with a tail). */
+	if (strlen(json_object_get_string(j)) !=
+	    (size_t)json_object_get_string_len(j)) {
+		if (d->type == PT_TOKEN) {
+			http_error(w, 401, "TOKEN_INVALID", "token is malformed");
+			return -1;
+		}
+		field_error(w, 400, "VALIDATION_ERROR", d->name,
+		    "must not contain NUL characters");
+		return -1;
+	}
 	if (json_object_get_string_len(j) > 64) {
 		if (d->type == PT_TOKEN) {
 			http_error(w, 401, "TOKEN_INVALID", "token is malformed");

@@ -34,6 +34,20 @@ Test(http_query, rejects_bad_escapes_nul_and_overflow)
 	cr_assert_eq(http_query_get("a=123456789", "a", out, sizeof(out)), -2);
 }
 
+/* Found by tests/fuzz (fuzz_query): with outlen 0 an empty value ("a=")
+ * still wrote its terminating NUL, one byte past the caller's buffer. */
+Test(http_query, zero_length_buffer_is_never_written)
+{
+	char out[2] = { 'x', 'y' };
+
+	cr_assert_eq(http_query_get("a=", "a", out, 0), -2);
+	cr_assert_eq(http_query_get("a", "a", out, 0), -2);
+	cr_assert_eq(http_query_get("a=1", "a", out, 0), -2);
+	cr_assert_eq(out[0], 'x');
+	cr_assert_eq(http_query_get("a=", "a", out, 1), 0);
+	cr_assert_eq(out[0], '\0');
+}
+
 Test(http_bearer, extracts_the_token)
 {
 	cr_assert_str_eq(http_bearer("Bearer abc"), "abc");
