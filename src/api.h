@@ -38,6 +38,8 @@ int api_hold(struct api_ctx *c);
 int api_charge(struct api_ctx *c);
 int api_balance(struct api_ctx *c);
 int api_pay(struct api_ctx *c);
+int api_status(struct api_ctx *c);
+int api_metrics(struct api_ctx *c);
 
 /*
  * Authorise an action that needs an admitted user: the token of c->p must
@@ -51,6 +53,7 @@ int api_token_prepare(void);
 int api_reservation_prepare(void);
 int api_balance_prepare(void);
 int api_payment_prepare(void);
+int api_ops_prepare(void);
 
 /* ISO-8601 "at" timestamp of now, for event payloads. */
 void api_now_iso(char *out, size_t len);

@@ -8,6 +8,13 @@
  * A transaction that fails on a deadlock or lock wait timeout is retried
  * from the start (at most APP_TX_TRIES times): every handler is written so
  * that re-running it after a rollback is safe.
+ *
+ * Around that, for operations: as soon as the FastCGI params are in (before
+ * the body is read, which is where a slow client spends its time) the
+ * route and request id go into the worker's scoreboard slot, so the
+ * master's slow log and request timeout can name them; app_request_done()
+ * then counts the request in the shared per-route metrics and writes the
+ * access log line.
  */
 #include "app.h"
 
@@ -15,19 +22,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "accesslog.h"
 #include "api.h"
 #include "db.h"
 #include "events.h"
 #include "idem.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
+#include "scoreboard.h"
 #include "util.h"
 
 #define APP_TX_TRIES 3
 
 static const struct config *app_cfg;
 static struct http_req req;      /* large (body buffer): static, reused */
+static pid_t app_pid;
+static unsigned long app_kafka_failed;  /* events_failed() already counted */
+
+/*
+ * The request in flight, as operations see it.  Copies, not pointers: the
+ * FastCGI params are freed by FCGX_Finish_r(), before app_request_done().
+ */
+static struct {
+	int64_t start_us;           /* CLOCK_MONOTONIC */
+	int64_t start_real_ms;      /* CLOCK_REALTIME, for the access log */
+	int route;                  /* router index; router_count: unmatched */
+	int status;
+	int sent;                   /* the handler wrote the answer itself */
+	char method[16];
+	char path[128];
+	char rid[129];
+} app_cur;
 
 int
 app_check(const struct config *cfg, char *err, size_t errlen)
@@ -56,6 +84,11 @@ app_init(const struct config *cfg, char *err, size_t errlen)
 	int rc = 0;
 
 	app_cfg = cfg;
+	app_pid = getpid();
+	if (router_count + 1 > SCOREBOARD_ROUTES)
+		log_error("route table has %d routes, the scoreboard room for "
+		    "%d: metrics of the last ones are not kept", router_count,
+		    SCOREBOARD_ROUTES - 1);
 	db_configure(cfg);
 	if (api_prepare() == -1 || idem_prepare() == -1) {
 		snprintf(err, errlen, "statement table setup failed");
@@ -72,17 +105,154 @@ app_init(const struct config *cfg, char *err, size_t errlen)
 	return rc;
 }
 
+/* Add the producer's new delivery failures to the pool's counter: each
+ * worker counts its own, and a dead worker's total must not be lost. */
+static void
+app_count_kafka_failures(void)
+{
+	unsigned long failed = events_failed();
+
+	if (failed > app_kafka_failed) {
+		scoreboard_count_kafka_failures(failed - app_kafka_failed);
+		app_kafka_failed = failed;
+	}
+}
+
 void
 app_tick(void)
 {
 	events_poll();
+	app_count_kafka_failures();
 }
 
 void
 app_fini(void)
 {
 	events_fini(5000);
+	app_count_kafka_failures();
 	db_close();
+}
+
+const char *
+app_route_name(int idx)
+{
+	if (idx >= 0 && idx < router_count)
+		return router_table[idx].name;
+	return idx == router_count ? "unmatched" : "-";
+}
+
+void
+app_response_sent(void)
+{
+	app_cur.sent = 1;
+}
+
+static int64_t
+app_now_us(int clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Bounded copy of a possibly NULL string. */
+static void
+app_copy(char *dst, size_t len, const char *src)
+{
+	size_t n = src != NULL ? strnlen(src, len - 1) : 0;
+
+	memcpy(dst, src != NULL ? src : "", n);
+	dst[n] = '\0';
+}
+
+/* A request id we may echo in a header and log: 1 to 128 visible ASCII
+ * characters.  Anything else is replaced by a generated one. */
+static int
+app_rid_valid(const char *rid)
+{
+	size_t i;
+
+	if (rid == NULL || *rid == '\0')
+		return 0;
+	for (i = 0; rid[i] != '\0'; i++)
+		if (i >= 128 || rid[i] <= 0x20 || rid[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * Right after accept: what the request is, from the params alone (libfcgi
+ * has read them all; the body may still be on its way).  The request id
+ * follows http_read()'s precedence, or is generated here for it.
+ */
+static void
+app_request_start(FCGX_Request *f)
+{
+	const struct route *rt;
+	const char *uri, *q, *rid;
+	char path[HTTP_MAX_PATH], allow[64];
+	size_t plen;
+	int status;
+
+	app_cur.start_us = app_now_us(CLOCK_MONOTONIC);
+	app_cur.start_real_ms = app_now_us(CLOCK_REALTIME) / 1000;
+	app_cur.status = 0;
+	app_cur.sent = 0;
+	app_copy(app_cur.method, sizeof(app_cur.method),
+	    FCGX_GetParam("REQUEST_METHOD", f->envp));
+	if ((uri = FCGX_GetParam("REQUEST_URI", f->envp)) == NULL || *uri == '\0')
+		uri = FCGX_GetParam("SCRIPT_NAME", f->envp);
+	if (uri == NULL)
+		uri = "";
+	q = strchr(uri, '?');
+	plen = q ? (size_t)(q - uri) : strlen(uri);
+	if (plen >= sizeof(path))
+		plen = sizeof(path) - 1;
+	memcpy(path, uri, plen);
+	path[plen] = '\0';
+	app_copy(app_cur.path, sizeof(app_cur.path), path);
+
+	rt = router_find(http_method_parse(app_cur.method), path, &status,
+	    allow, sizeof(allow));
+	app_cur.route = rt != NULL ? (int)(rt - router_table) : router_count;
+
+	if ((rid = FCGX_GetParam("REQUEST_ID", f->envp)) == NULL)
+		rid = FCGX_GetParam("HTTP_X_REQUEST_ID", f->envp);
+	if (app_rid_valid(rid)) {
+		app_copy(app_cur.rid, sizeof(app_cur.rid), rid);
+	} else {
+		unsigned char u[16];
+
+		util_uuid_new(u);
+		util_uuid_format(u, app_cur.rid);
+	}
+	scoreboard_request_route(app_cur.route,
+	    (int)http_method_parse(app_cur.method), app_cur.rid);
+}
+
+void
+app_request_done(void)
+{
+	int64_t dur = app_now_us(CLOCK_MONOTONIC) - app_cur.start_us;
+	struct metrics_route *mr;
+	struct accesslog_entry e;
+
+	if ((mr = scoreboard_route(app_cur.route)) != NULL)
+		metrics_observe(mr, app_cur.status, dur);
+	if (!accesslog_enabled())
+		return;
+	e.time_ms = app_cur.start_real_ms;
+	e.request_id = app_cur.rid;
+	e.method = app_cur.method;
+	/* Route names are a closed set; the path says what was asked for
+	 * when no route matched. */
+	e.route = app_cur.route < router_count ?
+	    router_table[app_cur.route].name : app_cur.path;
+	e.status = app_cur.status;
+	e.duration_us = dur;
+	e.worker = app_pid;
+	accesslog_write(&e);
 }
 
 static void
@@ -97,7 +267,8 @@ db_failure(struct http_resp *w)
 		    "the request conflicted with concurrent ones; retry");
 		http_header(w, "Retry-After", "1");
 	} else {
-		log_error("database error %u: %s", db_errno(), db_error());
+		log_error("database error %u: %s (request %s)", db_errno(),
+		    db_error(), app_cur.rid);
 		http_error(w, 500, "INTERNAL", "internal error");
 	}
 }
@@ -112,8 +283,10 @@ run_tx(const struct route *rt, struct api_ctx *c)
 
 	for (tries = 0; tries < APP_TX_TRIES; tries++) {
 		http_resp_clear(w);
-		if (db_begin() == -1)
+		if (db_begin() == -1) {
+			scoreboard_count_mysql_error();
 			break;
+		}
 		if (idem) {
 			enum idem_result ir = idem_begin(c->cfg, c->r, w);
 
@@ -144,10 +317,12 @@ run_tx(const struct route *rt, struct api_ctx *c)
 			}
 			return;
 		}
+		scoreboard_count_mysql_error();
 		if (!db_err_retryable())
 			break;
 		continue;
 fail:
+		scoreboard_count_mysql_error();
 		db_rollback();
 		if (!db_err_retryable())
 			break;
@@ -199,6 +374,7 @@ dispatch(struct http_req *r, struct http_resp *w)
 		return;
 	}
 	if (rt->fn(&c) == -1) {
+		scoreboard_count_mysql_error();
 		http_resp_clear(w);
 		db_failure(w);
 	}
@@ -208,21 +384,17 @@ void
 app_handle(FCGX_Request *f)
 {
 	struct http_resp w;
-	char rid[40];
 	int rc, i;
 
+	app_request_start(f);
 	memset(&w, 0, sizeof(w));
 	if (req.json != NULL)
 		json_object_put(req.json);
 	req.json = NULL;
 	rc = http_read(&req, f);
-	if (req.request_id == NULL) {
-		unsigned char u[16];
-
-		util_uuid_new(u);
-		util_uuid_format(u, rid);
-		req.request_id = rid;
-	}
+	/* The same id the scoreboard and the access log have (generated by
+	 * app_request_start() when the request brought none). */
+	req.request_id = app_cur.rid;
 	if (rc == 413)
 		http_error(&w, 413, "PAYLOAD_TOO_LARGE",
 		    "request body exceeds %d bytes", HTTP_MAX_BODY);
@@ -230,8 +402,11 @@ app_handle(FCGX_Request *f)
 		http_error(&w, 400, "BAD_REQUEST", "malformed request");
 	else
 		dispatch(&req, &w);
-	http_header(&w, "X-Request-Id", req.request_id);
-	http_write(&req, &w);
+	app_cur.status = w.status != 0 ? w.status : 200;
+	if (!app_cur.sent) {
+		http_header(&w, "X-Request-Id", req.request_id);
+		http_write(&req, &w);
+	}
 	for (i = 0; i < w.nevents; i++)
 		events_publish(w.events[i].topic, w.events[i].key,
 		    w.events[i].json);
@@ -246,7 +421,8 @@ int
 api_prepare(void)
 {
 	if (api_token_prepare() == -1 || api_reservation_prepare() == -1 ||
-	    api_balance_prepare() == -1 || api_payment_prepare() == -1)
+	    api_balance_prepare() == -1 || api_payment_prepare() == -1 ||
+	    api_ops_prepare() == -1)
 		return -1;
 	return 0;
 }

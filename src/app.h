@@ -31,6 +31,23 @@ int app_init(const struct config *cfg, char *err, size_t errlen);
 /* Serve one accepted request completely (reads input, writes output). */
 void app_handle(FCGX_Request *req);
 
+/*
+ * After FCGX_Finish_r() of the request app_handle() served: count it in
+ * the shared per-route metrics and write its access log line.
+ */
+void app_request_done(void);
+
+/*
+ * For handlers whose answer is not JSON (/metrics): the handler wrote the
+ * whole response (headers included) to the FastCGI stream itself, so
+ * app_handle() must not write another.
+ */
+void app_response_sent(void);
+
+/* Name of route index idx of the router table for logs and metrics
+ * ("unmatched" for router_count, "-" for anything else). */
+const char *app_route_name(int idx);
+
 /* Called between requests and when idle (about once a second):
  * serves Kafka delivery reports, pings idle DB connections. */
 void app_tick(void);

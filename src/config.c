@@ -35,6 +35,8 @@ static const struct ckey keys[] = {
 	L(respawn_max, 1, 100000),
 	L(respawn_window_seconds, 1, 3600),
 	L(listen_backlog, 1, 65535),
+	L(slow_request_ms, 0, 3600000),
+	L(request_timeout_seconds, 0, 86400),
 	L(hold_ttl_seconds, 1, 86400),
 	L(active_ttl_seconds, 1, 86400),
 	L(max_active_tokens, 1, 10000000),
@@ -66,6 +68,8 @@ config_defaults(struct config *cfg)
 	cfg->respawn_max = 10;
 	cfg->respawn_window_seconds = 10;
 	cfg->listen_backlog = 1024;
+	cfg->slow_request_ms = 5000;
+	cfg->request_timeout_seconds = 30;
 	cfg->hold_ttl_seconds = 300;
 	cfg->active_ttl_seconds = 600;
 	cfg->max_active_tokens = 100;

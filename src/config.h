@@ -26,6 +26,8 @@ struct config {
 	long respawn_max;                /* crash-rate breaker: deaths ... */
 	long respawn_window_seconds;     /* ... within this window */
 	long listen_backlog;
+	long slow_request_ms;            /* log a request running longer; 0: off */
+	long request_timeout_seconds;    /* SIGKILL its worker after; 0: off */
 
 	/* business rules */
 	long hold_ttl_seconds;

@@ -11,6 +11,14 @@
  * wakeup or a failed fork() is simply retried on the next pass (at most one
  * second later).
  *
+ * Watching requests (master_watch(), every MASTER_TICK_MS): the master
+ * reads each worker's scoreboard slot (scoreboard.h).  A request running
+ * longer than slow_request_ms is logged once (php-fpm's slowlog); a worker
+ * whose request runs longer than request_timeout_seconds is SIGKILLed
+ * (php-fpm's request_terminate_timeout) and replaced at once, without
+ * counting as a crash for the breaker.  A check that finds every worker of
+ * the current generation busy counts in maxChildrenReached.
+ *
  * Workers and generations: every worker remembers the generation it was
  * forked in.  SIGHUP bumps the generation; the new one is started first and
  * the old one gets SIGQUIT once every new worker has reported ready (after
@@ -32,18 +40,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "log.h"
+#include "scoreboard.h"
 #include "worker.h"
 
 /* Cap of the breaker's back-off, which doubles on each consecutive trip. */
 #define MASTER_BACKOFF_MAX_MS (300 * 1000LL)
 
+/* Period of master_watch(), and so the resolution of the slow log and
+ * of the request timeout. */
+#define MASTER_TICK_MS 250
+
 struct master_child {
 	pid_t pid;
 	unsigned gen;
+	int slot;             /* scoreboard slot, -1: none */
 	int ready;            /* reported in through the ready pipe */
 	long long quit_at;    /* when SIGQUIT was sent, 0: not retiring */
 	int killed;           /* SIGKILL sent */
+	uint64_t slow_logged; /* accepted count of the request last slow-logged */
 };
 
 static volatile sig_atomic_t master_sig_chld;
@@ -77,6 +93,8 @@ static struct {
 	long long last_trip;
 	long long backoff;
 	int spawn_failed_logged;
+	int no_slot_logged;
+	long long last_watch;
 
 	int stopping;
 } m;
@@ -193,6 +211,7 @@ master_spawn(void)
 {
 	struct master_child *c;
 	pid_t pid;
+	int slot;
 
 	if (m.nchild == m.cap) {
 		size_t ncap = m.cap ? m.cap * 2 : 16;
@@ -206,8 +225,17 @@ master_spawn(void)
 		m.child = p;
 		m.cap = ncap;
 	}
+	/* Before fork: the slot is STARTING before the worker can write
+	 * it, and from then on the worker is its only writer. */
+	slot = scoreboard_slot_alloc();
+	if (slot == -1 && !m.no_slot_logged) {
+		m.no_slot_logged = 1;
+		log_warn("scoreboard full (%d slots): new workers are not shown "
+		    "in the status", SCOREBOARD_SLOTS);
+	}
 	pid = fork();
 	if (pid == -1) {
+		scoreboard_slot_free(slot);
 		if (!m.spawn_failed_logged)
 			log_error("fork of a worker failed: %s; retrying",
 			    strerror(errno));
@@ -216,13 +244,16 @@ master_spawn(void)
 	}
 	if (pid == 0) {
 		master_child_init();
+		scoreboard_attach(slot, m.listen_fd);
 		worker_run(m.cfg, m.listen_fd, m.ready_pipe[1]);
 	}
 	m.spawn_failed_logged = 0;
+	scoreboard_slot_pid(slot, pid);
 	c = &m.child[m.nchild++];
 	memset(c, 0, sizeof(*c));
 	c->pid = pid;
 	c->gen = m.gen;
+	c->slot = slot;
 	log_debug("worker %d started (generation %u)", (int)pid, m.gen);
 	return 0;
 }
@@ -233,6 +264,7 @@ master_quit(struct master_child *c, long long now)
 	if (c->quit_at != 0)
 		return;
 	c->quit_at = now;
+	scoreboard_slot_retire(c->slot);
 	if (kill(c->pid, SIGQUIT) == -1 && errno != ESRCH)
 		log_error("kill(%d, SIGQUIT) failed: %s", (int)c->pid,
 		    strerror(errno));
@@ -303,6 +335,7 @@ master_reap(long long now)
 			log_debug("worker %d exited", (int)pid);
 		if (abnormal && !expected && !m.stopping)
 			master_breaker_note(now);
+		scoreboard_slot_free(c->slot);
 		*c = m.child[--m.nchild];
 	}
 	if (pid == -1 && errno != ECHILD)
@@ -347,6 +380,7 @@ master_reload(long long now)
 		m.ndeaths = 0;
 	}
 	*m.cfg = ncfg;
+	scoreboard_set_workers_wanted(m.cfg->workers);
 	m.gen++;
 	m.retire_pending = 1;
 	m.retire_stalled_logged = 0;
@@ -390,6 +424,65 @@ master_read_ready(void)
 				c->ready = 1;
 		}
 	}
+}
+
+/*
+ * Slow log, request timeout and the "every worker busy" counter; see the
+ * file comment.  Reads only: the workers own their slots.
+ */
+static void
+master_watch(long long now)
+{
+	long long slow = m.cfg->slow_request_ms;
+	long long limit = m.cfg->request_timeout_seconds * 1000LL;
+	struct scoreboard *sb = scoreboard_get();
+	struct scoreboard_view v;
+	size_t i, cur = 0, busy = 0;
+
+	if (sb == NULL || now - m.last_watch < MASTER_TICK_MS)
+		return;
+	m.last_watch = now;
+	for (i = 0; i < m.nchild; i++) {
+		struct master_child *c = &m.child[i];
+		long long age;
+
+		if (scoreboard_read(c->slot, &v) == -1 || v.pid != c->pid)
+			continue;
+		if (c->gen == m.gen && c->quit_at == 0) {
+			cur++;
+			busy += v.state == SCOREBOARD_BUSY;
+		}
+		if (v.state != SCOREBOARD_BUSY || v.req_start_ms == 0 ||
+		    c->killed)
+			continue;
+		age = now - v.req_start_ms;
+		if (slow > 0 && age >= slow && c->slow_logged != v.accepted) {
+			c->slow_logged = v.accepted;
+			log_warn("slow request: worker %d has been serving %s "
+			    "for %lld ms (request %s)", (int)c->pid,
+			    app_route_name(v.route), age,
+			    v.request_id[0] ? v.request_id : "-");
+		}
+		if (limit > 0 && age >= limit) {
+			log_error("worker %d killed: request to %s exceeded "
+			    "%ld s (request %s)", (int)c->pid,
+			    app_route_name(v.route),
+			    m.cfg->request_timeout_seconds,
+			    v.request_id[0] ? v.request_id : "-");
+			/* Retiring: replaced now, and its death is no crash. */
+			if (c->quit_at == 0) {
+				c->quit_at = now;
+				scoreboard_slot_retire(c->slot);
+			}
+			c->killed = 1;
+			if (kill(c->pid, SIGKILL) == -1 && errno != ESRCH)
+				log_error("kill(%d, SIGKILL) failed: %s",
+				    (int)c->pid, strerror(errno));
+		}
+	}
+	if (cur > 0 && busy == cur && !m.stopping)
+		__atomic_fetch_add(&sb->pool.max_children_reached, 1,
+		    __ATOMIC_RELAXED);
 }
 
 /* Bring the actual state towards the wanted one; see the file comment. */
@@ -457,11 +550,12 @@ master_maintain(long long now)
 	}
 }
 
-/* ppoll() timeout: wake at least once a second to run master_maintain(). */
+/* ppoll() timeout: wake every MASTER_TICK_MS to run master_maintain() and
+ * master_watch(). */
 static void
 master_timeout(struct timespec *ts, long long now)
 {
-	long long wait = 1000;
+	long long wait = MASTER_TICK_MS;
 
 	if (m.breaker_until != 0 && m.breaker_until - now < wait)
 		wait = m.breaker_until - now;
@@ -474,6 +568,7 @@ master_timeout(struct timespec *ts, long long now)
 int
 master_run(struct config *cfg, const char *config_path, int listen_fd)
 {
+	char err[256];
 	sigset_t waitmask;
 	int rc = -1;
 	size_t i;
@@ -487,6 +582,12 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 
 	if (master_install_signals() == -1)
 		goto out;
+	/* Once per master, before the first fork: it outlives reloads. */
+	if (scoreboard_create(err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		goto out;
+	}
+	scoreboard_set_workers_wanted(cfg->workers);
 	sigemptyset(&waitmask);
 	if (pipe2(m.ready_pipe, O_CLOEXEC) == -1) {
 		log_error("pipe for worker readiness failed: %s",
@@ -507,6 +608,7 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 		long long now = master_now_ms();
 
 		master_maintain(now);
+		master_watch(now);
 		if (m.stopping && m.nchild == 0)
 			break;
 		master_timeout(&ts, now);

@@ -17,6 +17,11 @@
  *
  * Signal handlers only set flags; the signals are blocked except inside
  * ppoll(), so the loop can never miss one.
+ *
+ * The master also maps the shared scoreboard (scoreboard.h) before the
+ * first fork and, every 250 ms, logs requests older than slow_request_ms
+ * (once each) and SIGKILLs and replaces workers whose request is older
+ * than request_timeout_seconds.
  */
 #ifndef CONCERT_MASTER_H
 #define CONCERT_MASTER_H

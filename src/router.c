@@ -11,6 +11,9 @@
 const struct route router_table[] = {
 	{ HTTP_GET, V1 "/ping", api_ping, 0, 0, 0, "ping" },
 	{ HTTP_GET, V1 "/health", api_health, 0, 0, 0, "health" },
+	{ HTTP_GET, V1 "/status", api_status, 0, 0, 0, "status" },
+	/* Outside /api/v1: where Prometheus looks by default. */
+	{ HTTP_GET, "/metrics", api_metrics, 0, 0, 0, "metrics" },
 	{ HTTP_POST, V1 "/token", api_token_issue, ROUTE_TX | ROUTE_IDEMPOTENT,
 	    PBIT(P_USER_ID), PBIT(P_USER_ID), "token_issue" },
 	{ HTTP_GET, V1 "/token", api_token_get, 0,

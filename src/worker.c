@@ -52,8 +52,10 @@
 
 #include <fcgiapp.h>
 
+#include "accesslog.h"
 #include "app.h"
 #include "log.h"
+#include "scoreboard.h"
 
 static volatile sig_atomic_t worker_stop_flag;
 static volatile sig_atomic_t worker_reopen_flag;
@@ -168,6 +170,19 @@ worker_run(const struct config *cfg, int listen_fd, int ready_fd)
 	if (worker_signals(&waitmask) == -1)
 		goto out_noapp;
 
+	/* Forked by the master: it mapped the scoreboard and attached our
+	 * slot.  Alone on an inherited socket: a scoreboard of our own, so
+	 * /status and /metrics still answer (for this process). */
+	if (scoreboard_get() == NULL) {
+		if (scoreboard_create(err, sizeof(err)) == -1)
+			log_warn("%s; status and metrics will be empty", err);
+		scoreboard_attach(scoreboard_slot_alloc(), listen_fd);
+	}
+	scoreboard_set_state(SCOREBOARD_STARTING);
+	/* Opened here, after fork: each worker owns its descriptor, and a
+	 * reload's new config takes effect with the new generation. */
+	accesslog_open(cfg->access_log);
+
 	if ((flags = fcntl(listen_fd, F_GETFL)) == -1 ||
 	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1) {
 		log_error("fcntl O_NONBLOCK on the listen socket failed: %s",
@@ -190,6 +205,7 @@ worker_run(const struct config *cfg, int listen_fd, int ready_fd)
 	}
 	worker_notify_ready(ready_fd);
 	ready_fd = -1;
+	scoreboard_set_state(SCOREBOARD_IDLE);
 
 	last_tick = worker_now_ms();
 	while (!worker_stop_flag) {
@@ -200,6 +216,7 @@ worker_run(const struct config *cfg, int listen_fd, int ready_fd)
 		if (worker_reopen_flag) {
 			worker_reopen_flag = 0;
 			log_reopen();
+			accesslog_reopen();
 		}
 		now = worker_now_ms();
 		if (now - last_tick >= 1000) {
@@ -240,8 +257,12 @@ worker_run(const struct config *cfg, int listen_fd, int ready_fd)
 			    rc > -9000 ? strerror(-rc) : "libfcgi error");
 			goto out;
 		}
+		scoreboard_request_begin(worker_now_ms());
 		app_handle(&req);
 		FCGX_Finish_r(&req);
+		/* After Finish: the duration includes flushing the answer. */
+		app_request_done();
+		scoreboard_request_end();
 		served++;
 		app_tick();
 		last_tick = worker_now_ms();
@@ -252,7 +273,9 @@ worker_run(const struct config *cfg, int listen_fd, int ready_fd)
 	}
 	status = 0;
 out:
+	scoreboard_set_state(SCOREBOARD_EXITING);
 	app_fini();
+	accesslog_close();
 out_noapp:
 	if (ready_fd >= 0)
 		close(ready_fd);

@@ -4,10 +4,15 @@
  * Signals in a worker:
  *   SIGQUIT, SIGTERM, SIGINT  graceful stop: the request in flight (if any)
  *                             completes, then app_fini() and exit 0
- *   SIGUSR1                   log_reopen() before the next request
+ *   SIGUSR1                   log_reopen() and accesslog_reopen() before
+ *                             the next request
  *   SIGHUP                    ignored (only the master reloads)
  *   SIGPIPE                   ignored (a vanished client is a write error)
  * The worker also exits 0 after cfg->max_requests requests (0: never).
+ *
+ * Each request is bracketed in the worker's scoreboard slot (BUSY from
+ * accept to the end of FCGX_Finish_r, see scoreboard.h), and counted in the
+ * metrics and access log by app_request_done() once the answer is flushed.
  */
 #ifndef CONCERT_WORKER_H
 #define CONCERT_WORKER_H

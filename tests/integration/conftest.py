@@ -2,8 +2,19 @@
 
     base_url    nginx base URL (CONCERT_TEST_URL)
     apache_url  Apache base URL (CONCERT_TEST_APACHE_URL); tests using it skip when unset
-    web         parametrized over ["nginx", "apache"]: a test taking `web` runs once per web
-                server and receives that server's base URL
+    fcgid_url   Apache + mod_fcgid base URL (CONCERT_TEST_FCGID_URL); skips when unset
+    web         parametrized over the front doors ["nginx", "apache", "fcgid"]: a test taking
+                `web` runs once per web server and receives that server's base URL:
+                  nginx   nginx -> the stack's concertd (master + workers), FastCGI
+                  apache  Apache mod_proxy_fcgi -> the same concertd
+                  fcgid   Apache mod_fcgid, which spawns concertd single workers itself
+                A module may restrict its `web` tests with WEB_SERVERS = ("nginx", "apache");
+                modules in NOT_THROUGH_FCGID test the stack's master (its pool, its access log)
+                and skip the fcgid door.
+
+Tests that parametrize "web" themselves over invariants.WEB_URLS (test_bad_input,
+test_api_token, ...) get the same three front doors: the URL list gains the fcgid URL here,
+and their test ids are named after the front door ("nginx", "apache", "fcgid").
 """
 import os
 import sys
@@ -13,6 +24,46 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 import helpers  # noqa: E402
+
+FCGID_URL = (os.environ.get("CONCERT_TEST_FCGID_URL") or "").rstrip("/") or None
+
+# name -> base URL (None: that front door is not running)
+FRONT_DOORS = {
+    "nginx": helpers.BASE_URL,
+    "apache": helpers.APACHE_URL,
+    "fcgid": FCGID_URL,
+}
+URL_NAMES = {url: name for name, url in reversed(list(FRONT_DOORS.items())) if url}
+
+# Under mod_fcgid every concertd is a pool of one with its own access log: the status page, the
+# pool metrics and the stack's access log describe the stack's master, not those processes.
+NOT_THROUGH_FCGID = {"test_ops"}
+
+try:  # the shared URL list of the API tests (tests/integration/invariants.py)
+    import invariants  # noqa: E402
+except ImportError:  # pragma: no cover - the module belongs to the API tests
+    invariants = None
+if invariants is not None and FCGID_URL and FCGID_URL not in invariants.WEB_URLS:
+    invariants.WEB_URLS.append(FCGID_URL)  # same list object the test modules import
+
+
+def _door_name(url):
+    return URL_NAMES.get(url, str(url))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc):
+    """Name explicit parametrizations over the front-door URLs after the front door."""
+    marks = metafunc.definition.own_markers
+    for i, m in enumerate(marks):
+        if m.name != "parametrize" or not m.args or m.args[0] != "web":
+            continue
+        values = list(m.args[1]) if len(m.args) > 1 else None
+        if not values or not all(isinstance(v, str) and v in URL_NAMES for v in values):
+            continue
+        kwargs = dict(m.kwargs)
+        kwargs["ids"] = _door_name
+        marks[i] = pytest.mark.parametrize("web", values, **kwargs).mark
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +78,22 @@ def apache_url():
     return helpers.APACHE_URL
 
 
-@pytest.fixture(params=["nginx", "apache"])
+@pytest.fixture(scope="session")
+def fcgid_url():
+    if not FCGID_URL:
+        pytest.skip("CONCERT_TEST_FCGID_URL not set")
+    return FCGID_URL
+
+
+@pytest.fixture(params=list(FRONT_DOORS))
 def web(request):
-    if request.param == "nginx":
-        return helpers.BASE_URL
-    if not helpers.APACHE_URL:
-        pytest.skip("CONCERT_TEST_APACHE_URL not set")
-    return helpers.APACHE_URL
+    name = request.param
+    allowed = getattr(request.module, "WEB_SERVERS", None)
+    if allowed is not None and name not in allowed:
+        pytest.skip("%s: not tested through %s" % (request.module.__name__, name))
+    if name == "fcgid" and request.module.__name__.rsplit(".", 1)[-1] in NOT_THROUGH_FCGID:
+        pytest.skip("tests the stack's concertd master; mod_fcgid runs single workers")
+    url = FRONT_DOORS[name]
+    if not url:
+        pytest.skip("no %s front door (CONCERT_TEST_%s_URL not set)" % (name, name.upper()))
+    return url

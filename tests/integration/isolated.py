@@ -254,7 +254,10 @@ class IsolatedStack:
         if not text.strip():
             pytest.fail("nginx-conf/concert.conf.in is empty")
         subst = {"STATE": self.dir, "ROOT": ROOT, "SOCKET": self.sock,
-                 "HTTP_PORT": str(self.port)}
+                 "HTTP_PORT": str(self.port),
+                 # scripts/web's defaults: token rate limit never reached, CORS off
+                 "TOKEN_RATE": "1000r/s", "TOKEN_BURST": "burst=1000",
+                 "CORS_MAP": "", "CORS_VARY": ""}
         for k, v in subst.items():
             text = text.replace("@%s@" % k, v)
         left = sorted(set(re.findall(r"@[A-Z_]+@", text)))

@@ -1,0 +1,392 @@
+/*
+ * scoreboard: see scoreboard.h.
+ */
+#include "scoreboard.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+
+/* TCP_LISTEN of the kernel's socket states, as sock_diag wants it. */
+#define SCOREBOARD_TCP_LISTEN 10
+/* INET_DIAG_NOCOOKIE: look the socket up by inode alone. */
+#define SCOREBOARD_NOCOOKIE (~0U)
+
+static struct scoreboard *sb;
+static struct scoreboard_slot *sb_self;      /* this worker's slot */
+static struct scoreboard_slot sb_private;    /* when no slot was free */
+static int sb_listen_fd = -1;
+
+#define LOAD(p)     __atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define ADD(p, v)   __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+
+int64_t
+scoreboard_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+scoreboard_create(char *err, size_t errlen)
+{
+	struct timespec ts;
+	void *p;
+
+	if (sb != NULL)
+		return 0;
+	/* Anonymous and shared: inherited by every fork, gone with the last
+	 * process, no file to clean up. */
+	p = mmap(NULL, sizeof(*sb), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "mmap of the scoreboard (%zu bytes) "
+		    "failed: %s", sizeof(*sb), strerror(errno));
+		return -1;
+	}
+	sb = p;       /* zero-filled: every slot FREE, every counter 0 */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sb->pool.started_at_ms = (int64_t)ts.tv_sec * 1000 +
+	    ts.tv_nsec / 1000000;
+	sb->pool.started_mono_ms = scoreboard_now_ms();
+	return 0;
+}
+
+struct scoreboard *
+scoreboard_get(void)
+{
+	return sb;
+}
+
+int
+scoreboard_slot_alloc(void)
+{
+	int i, used;
+
+	if (sb == NULL)
+		return -1;
+	used = LOAD(&sb->pool.slots_used);
+	/* Lowest free slot: keeps the part readers scan small. */
+	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
+		struct scoreboard_slot *s = &sb->slot[i];
+
+		if (LOAD(&s->state) != SCOREBOARD_FREE)
+			continue;
+		STORE(&s->pid, 0);
+		STORE(&s->retiring, 0);
+		STORE(&s->route, -1);
+		STORE(&s->method, 0);
+		STORE(&s->req_start_ms, 0);
+		STORE(&s->requests, 0);
+		STORE(&s->accepted, 0);
+		s->request_id[0] = '\0';
+		STORE(&s->state, SCOREBOARD_STARTING);
+		if (i >= used)
+			STORE(&sb->pool.slots_used, i + 1);
+		return i;
+	}
+	return -1;
+}
+
+void
+scoreboard_slot_pid(int idx, pid_t pid)
+{
+	if (sb != NULL && idx >= 0 && idx < SCOREBOARD_SLOTS)
+		STORE(&sb->slot[idx].pid, (int32_t)pid);
+}
+
+void
+scoreboard_slot_retire(int idx)
+{
+	if (sb != NULL && idx >= 0 && idx < SCOREBOARD_SLOTS)
+		STORE(&sb->slot[idx].retiring, 1);
+}
+
+void
+scoreboard_slot_free(int idx)
+{
+	if (sb == NULL || idx < 0 || idx >= SCOREBOARD_SLOTS)
+		return;
+	STORE(&sb->slot[idx].req_start_ms, 0);
+	STORE(&sb->slot[idx].state, SCOREBOARD_FREE);
+}
+
+void
+scoreboard_set_workers_wanted(long n)
+{
+	if (sb != NULL)
+		STORE(&sb->pool.workers_wanted, (int32_t)n);
+}
+
+void
+scoreboard_attach(int idx, int listen_fd)
+{
+	sb_listen_fd = listen_fd;
+	if (sb != NULL && idx >= 0 && idx < SCOREBOARD_SLOTS) {
+		sb_self = &sb->slot[idx];
+	} else {
+		memset(&sb_private, 0, sizeof(sb_private));
+		sb_self = &sb_private;
+	}
+	STORE(&sb_self->pid, (int32_t)getpid());
+}
+
+void
+scoreboard_set_state(enum scoreboard_state st)
+{
+	if (sb_self != NULL)
+		STORE(&sb_self->state, (int32_t)st);
+}
+
+/* Writer side of the sequence counter: odd while fields change. */
+static void
+scoreboard_write_begin(struct scoreboard_slot *s)
+{
+	STORE(&s->seq, s->seq + 1);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void
+scoreboard_write_end(struct scoreboard_slot *s)
+{
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
+}
+
+void
+scoreboard_request_begin(int64_t now_ms)
+{
+	struct scoreboard_slot *s = sb_self;
+
+	if (s == NULL)
+		return;
+	scoreboard_write_begin(s);
+	STORE(&s->req_start_ms, now_ms);
+	STORE(&s->route, -1);
+	s->request_id[0] = '\0';
+	scoreboard_write_end(s);
+	ADD(&s->accepted, 1);
+	STORE(&s->state, SCOREBOARD_BUSY);
+	if (sb != NULL)
+		ADD(&sb->pool.accepted, 1);
+}
+
+void
+scoreboard_request_route(int route, int method, const char *request_id)
+{
+	struct scoreboard_slot *s = sb_self;
+	size_t n;
+
+	if (s == NULL)
+		return;
+	scoreboard_write_begin(s);
+	STORE(&s->route, route);
+	STORE(&s->method, method);
+	n = request_id != NULL ? strnlen(request_id, SCOREBOARD_RID_LEN - 1) : 0;
+	memcpy(s->request_id, request_id != NULL ? request_id : "", n);
+	s->request_id[n] = '\0';
+	scoreboard_write_end(s);
+}
+
+void
+scoreboard_request_end(void)
+{
+	struct scoreboard_slot *s = sb_self;
+
+	if (s == NULL)
+		return;
+	ADD(&s->requests, 1);
+	STORE(&s->state, SCOREBOARD_IDLE);
+	scoreboard_write_begin(s);
+	STORE(&s->req_start_ms, 0);
+	scoreboard_write_end(s);
+}
+
+void
+scoreboard_count_mysql_error(void)
+{
+	if (sb != NULL)
+		ADD(&sb->pool.mysql_errors, 1);
+}
+
+void
+scoreboard_count_kafka_failures(uint64_t n)
+{
+	if (sb != NULL && n > 0)
+		ADD(&sb->pool.kafka_failures, n);
+}
+
+struct metrics_route *
+scoreboard_route(int idx)
+{
+	if (sb == NULL || idx < 0 || idx >= SCOREBOARD_ROUTES)
+		return NULL;
+	return &sb->route[idx];
+}
+
+int
+scoreboard_read(int idx, struct scoreboard_view *v)
+{
+	struct scoreboard_slot *s;
+	int tries;
+
+	if (sb == NULL || idx < 0 || idx >= SCOREBOARD_SLOTS)
+		return -1;
+	s = &sb->slot[idx];
+	memset(v, 0, sizeof(*v));
+	v->state = (enum scoreboard_state)LOAD(&s->state);
+	if (v->state == SCOREBOARD_FREE)
+		return -1;
+	v->pid = LOAD(&s->pid);
+	v->retiring = LOAD(&s->retiring);
+	v->requests = LOAD(&s->requests);
+	v->accepted = LOAD(&s->accepted);
+	/* The request fields: retry while the worker rewrites them; after a
+	 * few tries report "no request" rather than a mix of two. */
+	for (tries = 0; tries < 4; tries++) {
+		uint32_t s1 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE), s2;
+
+		if (s1 & 1)
+			continue;
+		v->req_start_ms = LOAD(&s->req_start_ms);
+		v->route = LOAD(&s->route);
+		v->method = LOAD(&s->method);
+		memcpy(v->request_id, s->request_id, sizeof(v->request_id));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = LOAD(&s->seq);
+		if (s1 == s2) {
+			v->request_id[sizeof(v->request_id) - 1] = '\0';
+			return 0;
+		}
+	}
+	v->req_start_ms = 0;
+	v->route = -1;
+	v->request_id[0] = '\0';
+	return 0;
+}
+
+const char *
+scoreboard_state_name(enum scoreboard_state st)
+{
+	switch (st) {
+	case SCOREBOARD_STARTING: return "starting";
+	case SCOREBOARD_IDLE: return "idle";
+	case SCOREBOARD_BUSY: return "busy";
+	case SCOREBOARD_EXITING: return "exiting";
+	default: return "free";
+	}
+}
+
+/* Accept-queue length of a listening unix socket, by its inode. */
+static int
+scoreboard_unix_queue(ino_t ino, long *len, long *max)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req udr;
+	} req;
+	struct sockaddr_nl nladdr = { .nl_family = AF_NETLINK };
+	union {
+		struct nlmsghdr nlh;
+		char buf[8192];
+	} resp;
+	struct nlmsghdr *h;
+	ssize_t n;
+	int fd, rc = -1;
+
+	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd == -1)
+		return -1;
+	memset(&req, 0, sizeof(req));
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST;   /* one socket, no dump */
+	req.udr.sdiag_family = AF_UNIX;
+	req.udr.udiag_states = 1U << SCOREBOARD_TCP_LISTEN;
+	req.udr.udiag_ino = (uint32_t)ino;
+	req.udr.udiag_show = UDIAG_SHOW_RQLEN;
+	req.udr.udiag_cookie[0] = SCOREBOARD_NOCOOKIE;
+	req.udr.udiag_cookie[1] = SCOREBOARD_NOCOOKIE;
+	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&nladdr,
+	    sizeof(nladdr)) != (ssize_t)sizeof(req))
+		goto out;
+	do
+		n = recv(fd, resp.buf, sizeof(resp.buf), 0);
+	while (n == -1 && errno == EINTR);
+	if (n <= 0)
+		goto out;
+	for (h = &resp.nlh; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+		struct unix_diag_msg *msg;
+		struct rtattr *a;
+		int alen;
+
+		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+			goto out;     /* NLMSG_ERROR: no such socket, or EPERM */
+		msg = NLMSG_DATA(h);
+		alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*msg)));
+		for (a = (struct rtattr *)(msg + 1); RTA_OK(a, alen);
+		    a = RTA_NEXT(a, alen)) {
+			struct unix_diag_rqlen *q;
+
+			if (a->rta_type != UNIX_DIAG_RQLEN ||
+			    RTA_PAYLOAD(a) < sizeof(*q))
+				continue;
+			/* For a listener: connections not yet accepted, and
+			 * the backlog limit. */
+			q = RTA_DATA(a);
+			*len = q->udiag_rqueue;
+			*max = q->udiag_wqueue;
+			rc = 0;
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+int
+scoreboard_listen_queue(long *len, long *max)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct stat st;
+
+	*len = *max = -1;
+	if (sb_listen_fd < 0 ||
+	    getsockname(sb_listen_fd, (struct sockaddr *)&ss, &sl) == -1)
+		return -1;
+	if (ss.ss_family == AF_UNIX) {
+		if (fstat(sb_listen_fd, &st) == -1)
+			return -1;
+		return scoreboard_unix_queue(st.st_ino, len, max);
+	}
+	if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+		struct tcp_info ti;
+		socklen_t tl = sizeof(ti);
+
+		/* On a listener tcpi_unacked is the accept queue's length
+		 * and tcpi_sacked its limit. */
+		if (getsockopt(sb_listen_fd, IPPROTO_TCP, TCP_INFO, &ti, &tl)
+		    == -1)
+			return -1;
+		*len = ti.tcpi_unacked;
+		*max = ti.tcpi_sacked;
+		return 0;
+	}
+	return -1;
+}

@@ -1,0 +1,161 @@
+/*
+ * scoreboard: what every worker is doing, in memory shared by the master
+ * and all its workers (php-fpm's scoreboard).
+ *
+ * The master maps it once, before the first fork, for SCOREBOARD_SLOTS
+ * workers -- twice the largest `workers` a config may ask for, because
+ * during a reload two generations run side by side -- so it survives
+ * reloads unchanged and counters are totals over the master's lifetime.
+ * The master hands a free slot to each worker it forks and frees it when
+ * it reaps the worker.
+ *
+ * Concurrency: each slot has ONE writer, its worker (plus the master
+ * before the fork and after the reap, when no worker owns it; and the
+ * `retiring` flag, which only the master writes).  Fields are naturally
+ * aligned and accessed with relaxed __atomic loads and stores, so a reader
+ * sees each field whole but possibly from two different moments; the
+ * request fields (start, route, method, request id) are additionally under
+ * a sequence counter so that a reader copying them can tell when the
+ * worker moved on to another request in between.  Pool and route counters
+ * are __atomic_fetch_add'ed by whoever counts.
+ */
+#ifndef CONCERT_SCOREBOARD_H
+#define CONCERT_SCOREBOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "metrics.h"
+
+#define SCOREBOARD_SLOTS   2048   /* 2 x the maximum of `workers` */
+#define SCOREBOARD_ROUTES  32     /* router_count + 1 ("unmatched") must fit */
+#define SCOREBOARD_RID_LEN 64     /* request id kept for the slow log */
+
+enum scoreboard_state {
+	SCOREBOARD_FREE = 0,          /* no worker owns the slot */
+	SCOREBOARD_STARTING,          /* forked, not yet accepting */
+	SCOREBOARD_IDLE,              /* waiting for a connection */
+	SCOREBOARD_BUSY,              /* serving a request */
+	SCOREBOARD_EXITING            /* left its accept loop */
+};
+
+struct scoreboard_slot {
+	int32_t pid;
+	int32_t state;                /* enum scoreboard_state */
+	uint32_t seq;                 /* odd while the request fields change */
+	int32_t route;                /* route index of the request, -1: none */
+	int32_t method;               /* enum http_method of the request */
+	int32_t retiring;             /* the master sent SIGQUIT (master only) */
+	int64_t req_start_ms;         /* CLOCK_MONOTONIC ms, 0: no request */
+	uint64_t requests;            /* requests finished by this worker */
+	uint64_t accepted;            /* requests accepted by this worker */
+	char request_id[SCOREBOARD_RID_LEN];
+} __attribute__((aligned(64)));   /* one writer per cache line */
+
+struct scoreboard_pool {
+	int64_t started_at_ms;        /* CLOCK_REALTIME ms of scoreboard_create */
+	int64_t started_mono_ms;
+	uint64_t accepted;            /* requests accepted by any worker */
+	uint64_t max_children_reached; /* master checks that found no idle worker */
+	uint64_t mysql_errors;
+	uint64_t kafka_failures;
+	int32_t slots_used;           /* slots [0, slots_used) were ever handed out */
+	int32_t workers_wanted;       /* `workers` of the running config */
+} __attribute__((aligned(64)));
+
+struct scoreboard {
+	struct scoreboard_pool pool;
+	struct metrics_route route[SCOREBOARD_ROUTES];
+	struct scoreboard_slot slot[SCOREBOARD_SLOTS];
+};
+
+/* A consistent copy of one slot, for readers. */
+struct scoreboard_view {
+	pid_t pid;
+	enum scoreboard_state state;
+	int retiring;
+	int route;
+	int method;
+	int64_t req_start_ms;
+	uint64_t requests;
+	uint64_t accepted;
+	char request_id[SCOREBOARD_RID_LEN];
+};
+
+/*
+ * Map the scoreboard (shared, anonymous) unless this process already has
+ * one.  Call in the master before forking, or in a worker running without
+ * a master.  Returns 0, or -1 with err set.
+ */
+int scoreboard_create(char *err, size_t errlen);
+
+/* The mapped scoreboard, or NULL before scoreboard_create(). */
+struct scoreboard *scoreboard_get(void);
+
+/* Milliseconds of CLOCK_MONOTONIC (the clock of req_start_ms). */
+int64_t scoreboard_now_ms(void);
+
+/* --- master side --- */
+
+/* Take a free slot for a worker about to be forked, marked STARTING.
+ * Returns its index, or -1 when every slot is taken. */
+int scoreboard_slot_alloc(void);
+
+/* Record the pid of the slot's worker (after fork, in the master). */
+void scoreboard_slot_pid(int idx, pid_t pid);
+
+/* Mark the slot's worker as told to stop. */
+void scoreboard_slot_retire(int idx);
+
+/* The slot's worker is reaped: free the slot.  No-op for idx < 0. */
+void scoreboard_slot_free(int idx);
+
+/* Remember the configured number of workers (shown in the status). */
+void scoreboard_set_workers_wanted(long n);
+
+/* --- worker side (all no-ops before scoreboard_attach) --- */
+
+/*
+ * In the forked worker: make idx this process's slot (-1: none was free;
+ * the worker then updates a private slot nobody sees).  listen_fd is the
+ * socket scoreboard_listen_queue() will inspect.
+ */
+void scoreboard_attach(int idx, int listen_fd);
+
+/* Set our slot's state (STARTING, IDLE, EXITING). */
+void scoreboard_set_state(enum scoreboard_state st);
+
+/* A request was accepted at now_ms: BUSY, counted in the pool. */
+void scoreboard_request_begin(int64_t now_ms);
+
+/* What the request is, once known (request_id may be NULL; truncated). */
+void scoreboard_request_route(int route, int method, const char *request_id);
+
+/* The request is finished: IDLE. */
+void scoreboard_request_end(void);
+
+/* Pool counters, callable from any process. */
+void scoreboard_count_mysql_error(void);
+void scoreboard_count_kafka_failures(uint64_t n);
+
+/* The route counters of route index idx (0 <= idx < SCOREBOARD_ROUTES),
+ * or NULL. */
+struct metrics_route *scoreboard_route(int idx);
+
+/* --- readers --- */
+
+/* Copy slot idx.  Returns 0, or -1 when it is FREE. */
+int scoreboard_read(int idx, struct scoreboard_view *v);
+
+/* Name of a state ("idle"...). */
+const char *scoreboard_state_name(enum scoreboard_state st);
+
+/*
+ * Connections waiting in the listen socket's accept queue (*len) and the
+ * queue's limit (*max): TCP_INFO for TCP, sock_diag (UDIAG_SHOW_RQLEN) for
+ * a unix socket.  Returns 0, or -1 when unknown (no socket, no netlink).
+ */
+int scoreboard_listen_queue(long *len, long *max);
+
+#endif
