@@ -115,12 +115,26 @@ queue_event(struct api_ctx *c, const char *type, const struct token_row *t,
 	http_event(c->w, EVENTS_QUEUE, user, e);
 }
 
+/* Answer with t, reading the serving counter and rate first (the token
+ * row alone does not carry them).  0 / -1. */
+static int
+answer(struct api_ctx *c, struct token_row *t, int status)
+{
+	if (db_exec(st_qstate, "") < 0 ||
+	    db_fetch(st_qstate, "id", &t->serving, &t->rate) < 0)
+		return -1;
+	db_done(st_qstate);
+	http_json(c->w, status, token_body(c, t, 1));
+	return 0;
+}
+
 /* Fetch the token named by the request (not locked).  1: found. */
 static int
 lookup(struct api_ctx *c, struct token_row *t)
 {
 	int rc;
 
+	memset(t, 0, sizeof(*t));
 	if (db_exec(st_lookup, "u", c->p->v[P_TOKEN].u) < 0)
 		return -1;
 	rc = db_fetch(st_lookup, "iuiiiid", &t->seq, t->user, &t->state,
@@ -145,15 +159,8 @@ api_token_issue(struct api_ctx *c)
 	db_done(st_live);
 	if (rc < 0)
 		return -1;
-	if (rc == 1 && effective_state(&t) != QUEUE_EXPIRED) {
-		/* Same user, live token: same token and place. */
-		if (db_exec(st_qstate, "") < 0 ||
-		    db_fetch(st_qstate, "id", &t.serving, &t.rate) < 0)
-			return -1;
-		db_done(st_qstate);
-		http_json(c->w, 200, token_body(c, &t, 1));
-		return 0;
-	}
+	if (rc == 1 && effective_state(&t) != QUEUE_EXPIRED)
+		return answer(c, &t, 200);   /* same user: same token, same place */
 	if (rc == 1 && db_exec(st_lapse_one, "i", t.seq) < 0)
 		return -1;
 	if (db_exec(st_user_ins, "u", user) < 0)
@@ -175,23 +182,27 @@ api_token_issue(struct api_ctx *c)
 		db_done(st_live);
 		if (rc != 1)
 			return -1;
-		if (db_exec(st_qstate, "") < 0 ||
-		    db_fetch(st_qstate, "id", &t.serving, &t.rate) < 0)
-			return -1;
-		db_done(st_qstate);
-		http_json(c->w, 200, token_body(c, &t, 1));
-		return 0;
+		return answer(c, &t, 200);
 	}
 	t.seq = (long long)db_insert_id(st_tok_ins);
 	memcpy(t.user, user, 16);
 	t.state = QUEUE_WAITING;
-	if (db_exec(st_qstate, "") < 0 ||
-	    db_fetch(st_qstate, "id", &t.serving, &t.rate) < 0)
+	if (answer(c, &t, 201) == -1)
 		return -1;
-	db_done(st_qstate);
-	http_json(c->w, 201, token_body(c, &t, 1));
 	queue_event(c, "token.issued", &t, NULL);
 	return 0;
+}
+
+/* lookup(), answering 404 when the token is unknown.  1 found, 0 answered,
+ * -1 database error. */
+static int
+lookup_or_404(struct api_ctx *c, struct token_row *t)
+{
+	int rc = lookup(c, t);
+
+	if (rc == 0)
+		http_error(c->w, 404, "TOKEN_NOT_FOUND", "no such token");
+	return rc;
 }
 
 int
@@ -200,13 +211,8 @@ api_token_get(struct api_ctx *c)
 	struct token_row t;
 	int rc;
 
-	memset(&t, 0, sizeof(t));
-	if ((rc = lookup(c, &t)) < 0)
-		return -1;
-	if (rc == 0) {
-		http_error(c->w, 404, "TOKEN_NOT_FOUND", "no such token");
-		return 0;
-	}
+	if ((rc = lookup_or_404(c, &t)) != 1)
+		return rc;
 	http_json(c->w, 200, token_body(c, &t, 1));
 	return 0;
 }
@@ -218,13 +224,8 @@ api_token_release(struct api_ctx *c)
 	long long n;
 	int rc;
 
-	memset(&t, 0, sizeof(t));
-	if ((rc = lookup(c, &t)) < 0)
-		return -1;
-	if (rc == 0) {
-		http_error(c->w, 404, "TOKEN_NOT_FOUND", "no such token");
-		return 0;
-	}
+	if ((rc = lookup_or_404(c, &t)) != 1)
+		return rc;
 	if ((n = db_exec(st_release, "i", t.seq)) < 0)
 		return -1;
 	t.state = QUEUE_EXPIRED;
@@ -240,7 +241,6 @@ api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq)
 	struct token_row t;
 	int rc;
 
-	memset(&t, 0, sizeof(t));
 	if ((rc = lookup(c, &t)) < 0)
 		return -1;
 	if (rc == 0) {
