@@ -121,3 +121,12 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   created_at    DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
   KEY idem_created (created_at)
 ) ENGINE=InnoDB;
+
+-- One row per running consumer instance (host:pid): its Kafka lag, the
+-- messages on its assigned partitions not yet fetched, refreshed every few
+-- seconds.  /metrics sums the rows refreshed in the last 30 s.
+CREATE TABLE IF NOT EXISTS consumer_status (
+  instance    VARCHAR(128) NOT NULL PRIMARY KEY,
+  lag         BIGINT NOT NULL,
+  updated_at  DATETIME(3) NOT NULL
+) ENGINE=InnoDB;

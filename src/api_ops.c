@@ -27,7 +27,7 @@
 #include "router.h"
 #include "scoreboard.h"
 
-static struct db_stmt *st_queue;
+static struct db_stmt *st_queue, *st_lag;
 
 int
 api_ops_prepare(void)
@@ -38,7 +38,12 @@ api_ops_prepare(void)
 	st_queue = db_stmt("SELECT GREATEST(COALESCE((SELECT MAX(seq) FROM "
 	    "queue_tokens), 0) - serving_seq, 0), active_count, admit_rate, "
 	    "admitted_total, expired_total FROM queue_state WHERE id = 1");
-	return st_queue != NULL ? 0 : -1;
+	/* Each consumer instance refreshes its row every 5 s; a row older
+	 * than 30 s belongs to an instance that is gone. */
+	st_lag = db_stmt("SELECT COALESCE(SUM(lag), 0), COUNT(*)"
+	    " FROM consumer_status"
+	    " WHERE updated_at > UTC_TIMESTAMP(3) - INTERVAL 30 SECOND");
+	return st_queue != NULL && st_lag != NULL ? 0 : -1;
 }
 
 /* Counts of the pool's live workers by state. */
@@ -209,6 +214,19 @@ api_ops_queue(struct metrics_buf *b)
 	metrics_header(b, "concert_admit_rate", "gauge",
 	    "Admissions per second, moving average measured by the consumer.");
 	metrics_printf(b, "concert_admit_rate %.6g\n", rate);
+	if (db_exec(st_lag, "") < 0 ||
+	    db_fetch(st_lag, "ii", &waiting, &active) != 1) {
+		db_done(st_lag);
+		return -1;
+	}
+	db_done(st_lag);
+	metrics_header(b, "concert_consumer_lag", "gauge",
+	    "Kafka messages not yet fetched by the consumer group (sum over "
+	    "the live instances' assigned partitions).");
+	metrics_printf(b, "concert_consumer_lag %lld\n", waiting);
+	metrics_header(b, "concert_consumers", "gauge",
+	    "Consumer instances that reported in the last 30 s.");
+	metrics_printf(b, "concert_consumers %lld\n", active);
 	return 0;
 }
 

@@ -600,10 +600,51 @@ poll_timeout(int64_t now, int64_t next_sweep)
 	return t < 0 ? 0 : (int)t;
 }
 
+/* ---------------------------------------------------------- lag report */
+
+#define LAG_REPORT_MS 5000
+
+static struct db_stmt *st_lag, *st_lag_del;
+static char lag_instance[128];
+
+/*
+ * Publish this instance's lag (high watermark minus position, summed over
+ * its assigned partitions) to consumer_status for /metrics.  The high
+ * watermarks are the ones the last fetches brought: no broker round trip.
+ * Best effort: a failure here only leaves the gauge stale.
+ */
+static void
+lag_report(void)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+	long long lag = 0;
+	int i;
+
+	if (rd_kafka_assignment(rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	if (rd_kafka_position(rk, a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		for (i = 0; i < a->cnt; i++) {
+			int64_t lo, hi, pos = a->elems[i].offset;
+
+			if (rd_kafka_get_watermark_offsets(rk, a->elems[i].topic,
+			    a->elems[i].partition, &lo, &hi) !=
+			    RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+				continue;
+			if (pos < 0)
+				pos = lo;    /* nothing consumed yet here */
+			if (hi > pos)
+				lag += hi - pos;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(a);
+	if (db_exec(st_lag, "si", lag_instance, lag) < 0)
+		log_debug("consumer lag report failed: %s", db_error());
+}
+
 static void
 run_loop(void)
 {
-	int64_t now = util_now_ms(), next_sweep = now;
+	int64_t now = util_now_ms(), next_sweep = now, next_lag = now;
 	rd_kafka_message_t *m;
 	int i;
 
@@ -643,6 +684,10 @@ run_loop(void)
 		}
 		if (need_admit && run_admit() == -1)
 			continue;
+		if (now >= next_lag) {
+			next_lag = now + LAG_REPORT_MS;
+			lag_report();
+		}
 		if (expire_heap_run(consumer_wall_ms(), MAIN_EXPIRE_MAX) < 0)
 			db_failed();
 	}
@@ -718,7 +763,19 @@ main(int argc, char **argv)
 	if (db_library_init() == -1)
 		goto out;
 	db_configure(&cfg);
-	if (admit_init() == -1 || expire_init() == -1) {
+	{
+		char host[64] = "localhost";
+
+		gethostname(host, sizeof(host) - 1);
+		snprintf(lag_instance, sizeof(lag_instance), "%s:%d", host,
+		    (int)getpid());
+	}
+	st_lag = db_stmt("INSERT INTO consumer_status (instance, lag, updated_at)"
+	    " VALUES (?, ?, UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE"
+	    " lag = VALUES(lag), updated_at = VALUES(updated_at)");
+	st_lag_del = db_stmt("DELETE FROM consumer_status WHERE instance = ?");
+	if (st_lag == NULL || st_lag_del == NULL ||
+	    admit_init() == -1 || expire_init() == -1) {
 		fatal("statement table setup failed");
 		goto out;
 	}
@@ -764,8 +821,10 @@ out:
 	}
 	if (events_open)
 		events_fini(5000);
-	if (db_open)
+	if (db_open) {
+		db_exec(st_lag_del, "s", lag_instance);
 		db_close();
+	}
 	if (pending != NULL)
 		rd_kafka_topic_partition_list_destroy(pending);
 	expire_fini();

@@ -300,6 +300,18 @@ def test_queue_gauges_come_from_queue_state(base_url):
     assert value(b, "concert_queue_active") >= 0
 
 
+def test_consumer_lag_and_instances_are_reported(base_url):
+    # The stack's consumer reports every 5 s; its row names host:pid.
+    assert helpers.wait_until(
+        lambda: value(metrics(base_url), "concert_consumers") >= 1, 15)
+    m = metrics(base_url)
+    rows = helpers.sql("SELECT COALESCE(SUM(lag), 0) FROM consumer_status "
+                       "WHERE updated_at > UTC_TIMESTAMP(3) - INTERVAL 30 SECOND")
+    assert ("concert_consumer_lag", frozenset()) in m
+    assert value(m, "concert_consumer_lag") >= 0
+    assert int(rows[0][0]) >= 0
+
+
 # ----------------------------------------------- localhost-only endpoints
 
 @pytest.mark.parametrize("path", [STATUS, "/metrics"])
