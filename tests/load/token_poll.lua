@@ -25,16 +25,7 @@ function init(args)
 	ok, other = 0, 0
 end
 
-local function uuid4()
-	local hex, t = "0123456789abcdef", {}
-	for i = 1, 32 do
-		local k = math.random(1, 16)
-		t[i] = hex:sub(k, k)
-	end
-	local s = table.concat(t)
-	return s:sub(1, 8) .. "-" .. s:sub(9, 12) .. "-4" .. s:sub(14, 16) ..
-		"-a" .. s:sub(18, 20) .. "-" .. s:sub(21, 32)
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "lib/common.lua")  -- uuid4()
 
 function request()
 	if token == nil then

@@ -15,16 +15,7 @@ end
 
 JSON = { ["Content-Type"] = "application/json" }
 
-function uuid4()
-	local hex, t = "0123456789abcdef", {}
-	for i = 1, 32 do
-		local k = math.random(1, 16)
-		t[i] = hex:sub(k, k)
-	end
-	local s = table.concat(t)
-	return s:sub(1, 8) .. "-" .. s:sub(9, 12) .. "-4" .. s:sub(14, 16) ..
-		"-a" .. s:sub(18, 20) .. "-" .. s:sub(21, 32)
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")  -- uuid4()
 
 function pool_init()
 	math.randomseed(os.time() * 1000 + (id or 1) * 7919)
