@@ -1,0 +1,125 @@
+"""Kafka down: the API keeps serving, /health says so, admission goes on
+(the consumer's sweep needs no event), and the event path works again once
+the broker is back.
+
+The shared test broker cannot be stopped under the other tests, so this test
+runs its own single-node broker (scripts/kafka with a private state folder
+and port) behind an isolated stack (own database, topics, concertd, consumer
+and nginx; see isolated.py).
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from isolated import isolated_stack, wait_until  # noqa: E402
+
+ROOT = os.environ.get("CONCERT_ROOT") or os.path.abspath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+TOKEN = "/api/v1/token"
+
+
+def _port_pair():
+    """A port p with p and p+1 free (broker and controller listeners)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            p = s.getsockname()[1]
+        if p >= 65535:
+            continue
+        with socket.socket() as s2:
+            try:
+                s2.bind(("127.0.0.1", p + 1))
+            except OSError:
+                continue
+        return p
+    raise AssertionError("no free port pair")
+
+
+class PrivateKafka:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="ck", dir="/tmp")
+        self.port = _port_pair()
+        self.env = dict(os.environ, CONCERT_STATE_DIR=self.dir,
+                        CONCERT_KAFKA_PORT=str(self.port))
+
+    def _run(self, verb):
+        r = subprocess.run([os.path.join(ROOT, "scripts", "kafka"), verb],
+                           env=self.env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=180)
+        assert r.returncode == 0, "scripts/kafka %s: %s" % (
+            verb, r.stdout.decode(errors="replace")[-2000:])
+
+    def start(self):
+        self._run("start")
+
+    def stop(self):
+        self._run("stop")
+
+    @property
+    def brokers(self):
+        return "127.0.0.1:%d" % self.port
+
+
+def _issue(st):
+    status, body = st.post(TOKEN, {"userId": str(uuid.uuid4())})
+    assert status == 201, (status, body)
+    return body
+
+
+def _state(st, token):
+    status, body = st.get(TOKEN + "?token=" + token)
+    assert status == 200, (status, body)
+    return body["status"]
+
+
+def _health(st):
+    return st.get("/api/v1/health")
+
+
+def test_api_serves_and_admission_goes_on_while_kafka_is_down():
+    k = PrivateKafka()
+    k.start()
+    try:
+        with isolated_stack(kafka_brokers=k.brokers, max_active_tokens=1,
+                            active_ttl_seconds=600,
+                            sweep_interval_ms=500) as st:
+            a = _issue(st)["token"]
+            wait_until(lambda: _state(st, a) == "ACTIVE", 15, what="a admitted")
+            b = _issue(st)["token"]
+            assert _state(st, b) == "WAITING"
+
+            k.stop()
+            wait_until(lambda: _health(st)[0] == 503, 20, what="health 503")
+            status, body = _health(st)
+            assert body["kafka"] == "down" and body["db"] == "ok", body
+
+            # Joining, polling and leaving need no broker.
+            c = _issue(st)["token"]
+            assert _state(st, c) == "WAITING"
+            status, body = st.request("DELETE", TOKEN, token=a)
+            assert status == 200 and body["status"] == "EXPIRED", body
+            # No token.released event can arrive: the sweep admits b.
+            wait_until(lambda: _state(st, b) == "ACTIVE", 15,
+                       what="b admitted by the sweep with kafka down")
+            assert _state(st, c) == "WAITING"
+
+            k.start()
+            wait_until(lambda: _health(st)[0] == 200, 60, what="health 200")
+            status, body = st.request("DELETE", TOKEN, token=b)
+            assert status == 200, body
+            wait_until(lambda: _state(st, c) == "ACTIVE", 15,
+                       what="c admitted after kafka came back")
+            # Never more than the cap at once.
+            n = int(st.scalar("SELECT COUNT(*) FROM queue_tokens WHERE state = 1"))
+            assert n <= 1
+    finally:
+        try:
+            k.stop()
+        finally:
+            shutil.rmtree(k.dir, ignore_errors=True)
