@@ -2,6 +2,7 @@
  * accesslog: see accesslog.h.
  */
 #include "accesslog.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -153,14 +154,11 @@ accesslog_format(char *buf, size_t len, const struct accesslog_entry *e)
 	/* Room kept for the fixed tail: status, duration, worker, "}\n". */
 	const size_t tail = 96;
 	size_t pos, lim = len > tail ? len - tail : 0;
-	time_t sec = (time_t)(e->time_ms / 1000);
-	struct tm tm;
+	char when[ISO_TIME_LEN];
 	int n;
 
-	gmtime_r(&sec, &tm);
-	n = snprintf(buf, len, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\""
-	    ",\"requestId\":\"", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-	    tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(e->time_ms % 1000));
+	util_iso_time(e->time_ms, when, sizeof(when));
+	n = snprintf(buf, len, "{\"time\":\"%s\",\"requestId\":\"", when);
 	pos = n > 0 ? (size_t)n : 0;
 	if (pos >= lim)
 		pos = 0;

@@ -55,7 +55,5 @@ int api_balance_prepare(void);
 int api_payment_prepare(void);
 int api_ops_prepare(void);
 
-/* ISO-8601 "at" timestamp of now, for event payloads. */
-void api_now_iso(char *out, size_t len);
 
 #endif

@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "scoreboard.h"
+#include "util.h"
 
 static struct db_stmt *st_queue, *st_lag;
 
@@ -100,8 +101,6 @@ api_status(struct api_ctx *c)
 	struct scoreboard_view v;
 	json_object *o, *pool, *workers;
 	char started[64];
-	struct tm tm;
-	time_t sec;
 	long qlen, qmax;
 	int64_t now;
 	int i, used;
@@ -136,11 +135,7 @@ api_status(struct api_ctx *c)
 	json_object_object_add(pool, "maxChildrenReached", api_ops_int(
 	    (long long)__atomic_load_n(&sb->pool.max_children_reached,
 	    __ATOMIC_RELAXED)));
-	sec = (time_t)(sb->pool.started_at_ms / 1000);
-	gmtime_r(&sec, &tm);
-	snprintf(started, sizeof(started), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(sb->pool.started_at_ms % 1000));
+	util_iso_time(sb->pool.started_at_ms, started, sizeof(started));
 	json_object_object_add(pool, "startedAt",
 	    json_object_new_string(started));
 	json_object_object_add(pool, "uptimeSeconds",

@@ -55,7 +55,7 @@ add_event(struct api_ctx *c, int topic, const char *key, json_object *e)
 {
 	char at[40];
 
-	api_now_iso(at, sizeof(at));
+	util_now_iso(at, sizeof(at));
 	json_object_object_add(e, "at", json_object_new_string(at));
 	http_event(c->w, topic, key, e);
 }

@@ -191,7 +191,7 @@ api_hold(struct api_ctx *c)
 	json_object_object_add(o, "price", json_object_new_int64(price));
 	http_json(c->w, 201, o);
 
-	api_now_iso(at, sizeof(at));
+	util_now_iso(at, sizeof(at));
 	e = json_object_new_object();
 	json_object_object_add(e, "type", json_object_new_string("seat.held"));
 	json_object_object_add(e, "reservationId", json_object_new_string(rid_s));

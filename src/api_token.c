@@ -105,7 +105,7 @@ queue_event(struct api_ctx *c, const char *type, const struct token_row *t,
 	char user[UUID_STR_LEN], at[40];
 
 	util_uuid_format(t->user, user);
-	api_now_iso(at, sizeof(at));
+	util_now_iso(at, sizeof(at));
 	json_object_object_add(e, "type", json_object_new_string(type));
 	json_object_object_add(e, "userId", json_object_new_string(user));
 	json_object_object_add(e, "seq", json_object_new_int64(t->seq));

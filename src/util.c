@@ -152,6 +152,27 @@ util_date_valid(const char *s)
 	return 0;
 }
 
+void
+util_iso_time(int64_t epoch_ms, char *out, size_t len)
+{
+	time_t sec = (time_t)(epoch_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(epoch_ms % 1000));
+}
+
+void
+util_now_iso(char *out, size_t len)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	util_iso_time((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, out, len);
+}
+
 int64_t
 util_now_ms(void)
 {

@@ -38,6 +38,12 @@ int util_mysql_to_iso(const char *in, char *out, size_t outlen);
  * 0 / -1. */
 int util_date_valid(const char *s);
 
+/* ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS.mmmZ" of a wall-clock time in ms since
+ * the epoch (util_iso_time) or of now (util_now_iso); out needs
+ * ISO_TIME_LEN bytes. */
+void util_iso_time(int64_t epoch_ms, char *out, size_t len);
+void util_now_iso(char *out, size_t len);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t util_now_ms(void);
 

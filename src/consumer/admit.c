@@ -305,7 +305,7 @@ admit_pass(const struct config *cfg, struct admit_result *res)
 	return -1;
 
 committed:
-	consumer_iso_now(at, sizeof(at));
+	util_now_iso(at, sizeof(at));
 	for (i = 0; i < n_lapsed_users; i++)
 		admit_publish("token.lapsed", &lapsed_users[i], at);
 	for (i = 0; i < n_admitted_users; i++)

@@ -19,8 +19,6 @@
 /* Attempts of one transaction when MySQL reports deadlock / lock wait. */
 #define CONSUMER_TX_ATTEMPTS 3
 
-/* Current UTC time as ISO-8601 "YYYY-MM-DDTHH:MM:SS.mmmZ" (for "at"). */
-void consumer_iso_now(char *out, size_t outlen);
 
 /* Milliseconds since the epoch (CLOCK_REALTIME): hold deadlines are
  * absolute UTC times, unlike the monotonic timers of the loop. */

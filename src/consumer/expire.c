@@ -117,7 +117,7 @@ expire_publish(const unsigned char id[16], const char *date, long long seat)
 	if (o == NULL)
 		return;
 	util_uuid_format(id, rid);
-	consumer_iso_now(at, sizeof(at));
+	util_now_iso(at, sizeof(at));
 	json_object_object_add(o, "type", json_object_new_string("seat.released"));
 	json_object_object_add(o, "reservationId", json_object_new_string(rid));
 	json_object_object_add(o, "date", json_object_new_string(date));

@@ -81,19 +81,6 @@ static char pid_path[CONFIG_STR_LEN];
 
 /* ---------------------------------------------------------------- helpers */
 
-void
-consumer_iso_now(char *out, size_t outlen)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-}
-
 int64_t
 consumer_wall_ms(void)
 {

@@ -129,7 +129,7 @@ def parallel(n, fn, timeout=120):
     return results
 
 
-def wait_until(pred, timeout=10.0, interval=0.1):
+def wait_until(pred, timeout=10.0, interval=0.1, what="condition"):
     """Poll pred() until it returns a truthy value (returned) or raise AssertionError on timeout."""
     deadline = time.monotonic() + timeout
     last = None
@@ -138,5 +138,18 @@ def wait_until(pred, timeout=10.0, interval=0.1):
         if last:
             return last
         if time.monotonic() >= deadline:
-            raise AssertionError("condition not met within %.1fs (last value %r)" % (timeout, last))
+            raise AssertionError("%s not met within %.1fs (last value %r)" % (what, timeout, last))
         time.sleep(interval)
+
+
+def conf_value(key):
+    """A key of the stack's config file ($CONCERT_CONF), or None."""
+    try:
+        with open(CONF) as f:
+            for line in f:
+                k, eq, v = line.partition("=")
+                if eq and k.strip() == key:
+                    return v.strip()
+    except FileNotFoundError:
+        pass
+    return None

@@ -47,21 +47,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import fcgi_client  # noqa: E402
+import helpers  # noqa: E402
 
 STOP_TIMEOUT = 10.0
 
 
 def wait_until(fn, timeout=15.0, interval=0.05, what="condition"):
-    """Call fn until it returns something true; return that, or fail."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.1fs waiting for %s"
-                                 % (timeout, what))
-        time.sleep(interval)
+    """helpers.wait_until with this module's shorter poll interval."""
+    return helpers.wait_until(fn, timeout, interval, what)
 
 
 def _need_env(name):

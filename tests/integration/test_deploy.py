@@ -44,16 +44,6 @@ def request(base, method, path, headers=None, body=None, source=None):
         c.close()
 
 
-def conf_value(key):
-    try:
-        with open(helpers.CONF) as f:
-            for line in f:
-                k, eq, v = line.partition("=")
-                if eq and k.strip() == key:
-                    return v.strip()
-    except FileNotFoundError:
-        pass
-    return None
 
 
 def cors_origins():
@@ -124,7 +114,7 @@ def test_fcgid_spawns_single_workers_without_a_master(fcgid_url):
         assert os.readlink("/proc/%d/fd/0" % pid).startswith("socket:"), pid
         assert not [p for p in concertds if _safe_ppid(p) == pid], "concertd %d has children" % pid
     # The stack's own concertd master is not what answers here.
-    stack_master = int(open(conf_value("pid_file")).read().strip())
+    stack_master = int(open(helpers.conf_value("pid_file")).read().strip())
     assert stack_master not in kids
     # The process answering the status page is one of mod_fcgid's children.
     st, _, body = request(fcgid_url, "GET", "/api/v1/status")
@@ -269,7 +259,7 @@ def _nginx_binary():
 def limited_nginx():
     """A second nginx from nginx-conf/concert.conf.in: 2 requests/s per client, no burst, in
     front of the stack's concertd socket. Rendered like scripts/lib.sh `render`."""
-    sock = conf_value("listen")
+    sock = helpers.conf_value("listen")
     if not sock or not os.path.exists(sock):
         pytest.skip("no stack FastCGI socket (CONCERT_CONF 'listen')")
     d = tempfile.mkdtemp(prefix="cdeploy", dir="/tmp")

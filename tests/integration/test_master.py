@@ -25,6 +25,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fcgi_client  # noqa: E402
+import helpers  # noqa: E402
 
 PING = "/api/v1/ping"
 WORKERS = 3
@@ -44,15 +45,8 @@ def concertd_binary():
 
 
 def wait_until(fn, timeout=15.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.1fs waiting for %s"
-                                 % (timeout, what))
-        time.sleep(interval)
+    """helpers.wait_until with this module's shorter poll interval."""
+    return helpers.wait_until(fn, timeout, interval, what)
 
 
 def proc_stat(pid):

@@ -41,28 +41,17 @@ SLOW_BODY = b'{"padding": "0123456789abcdef0123456789abcdef"}'
 
 # ------------------------------------------------------------------ helpers
 
-def conf_value(key):
-    """A key of the stack's config file ($CONCERT_CONF), or None."""
-    try:
-        with open(helpers.CONF) as f:
-            for line in f:
-                k, eq, v = line.partition("=")
-                if eq and k.strip() == key:
-                    return v.strip()
-    except FileNotFoundError:
-        pass
-    return None
 
 
 def stack_socket():
-    path = conf_value("listen")
+    path = helpers.conf_value("listen")
     if not path or not os.path.exists(path):
         pytest.skip("no stack FastCGI socket (CONCERT_CONF 'listen')")
     return path
 
 
 def stack_access_log():
-    path = conf_value("access_log")
+    path = helpers.conf_value("access_log")
     if not path:
         pytest.skip("the stack's config has no access_log")
     return path

@@ -129,3 +129,13 @@ Test(queue, state_names)
 	cr_assert_str_eq(queue_state_name(QUEUE_ACTIVE), "ACTIVE");
 	cr_assert_str_eq(queue_state_name(QUEUE_EXPIRED), "EXPIRED");
 }
+
+Test(util_time, iso_time_of_epoch_milliseconds)
+{
+	char out[ISO_TIME_LEN];
+
+	util_iso_time(0, out, sizeof(out));
+	cr_assert_str_eq(out, "1970-01-01T00:00:00.000Z");
+	util_iso_time(1720009496789LL, out, sizeof(out));
+	cr_assert_str_eq(out, "2024-07-03T12:24:56.789Z");
+}
