@@ -1,7 +1,7 @@
 /*
  * consumer: internals shared by the files of concert-consumer
  * (main.c: Kafka loop; admit.c: queue admission; expire.c: hold expiry,
- * deadline heap and the periodic sweep).
+ * the deadline heap's use and the periodic sweep; heap.c: the heap).
  *
  * Every database action here is idempotent and re-checks its condition
  * inside its own transaction, so an event delivered twice, late, or never
@@ -66,8 +66,8 @@ void expire_fini(void);
 int expire_reservation(const unsigned char id[16]);
 
 /*
- * Remember that reservation id is due at due_ms (epoch ms).  The heap is
- * bounded; when full the deadline is dropped (the sweep is the safety
+ * Remember that reservation id is due at due_ms (epoch ms).  The heap
+ * (heap.h) is bounded; when full the deadline is dropped (the sweep is the safety
  * net).  0, or -1 if dropped.
  */
 int expire_heap_push(int64_t due_ms, const unsigned char id[16]);

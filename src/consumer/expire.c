@@ -24,6 +24,7 @@
 #include "consumer.h"
 #include "db.h"
 #include "events.h"
+#include "heap.h"
 #include "log.h"
 #include "util.h"
 
@@ -35,21 +36,15 @@
 #define EXPIRE_IDEM_BATCH 1000
 #define EXPIRE_IDEM_ROUNDS 5
 
-struct expire_entry {
-	int64_t due_ms;
-	unsigned char id[16];
-};
-
 static struct db_stmt *st_res_expire, *st_res_get, *st_seat_free,
     *st_sweep_sel, *st_idem_del;
 
-/* Min-heap on due_ms. */
-static struct expire_entry *heap;
-static size_t heap_n;
+static struct heap deadlines;
 
 int
 expire_init(void)
 {
+	heap_init(&deadlines, EXPIRE_HEAP_MAX);
 	st_res_expire = db_stmt(
 	    "UPDATE reservations SET state = 2, updated_at = UTC_TIMESTAMP(3) "
 	    "WHERE id = ? AND state = 0 AND expires_at <= UTC_TIMESTAMP(3)");
@@ -77,9 +72,7 @@ expire_init(void)
 void
 expire_fini(void)
 {
-	free(heap);
-	heap = NULL;
-	heap_n = 0;
+	heap_free(&deadlines);
 }
 
 /* ---------------------------------------------------------------- expiry */
@@ -163,85 +156,47 @@ fail:
 
 /* ---------------------------------------------------------------- heap */
 
-static void
-heap_swap(size_t a, size_t b)
-{
-	struct expire_entry t = heap[a];
-
-	heap[a] = heap[b];
-	heap[b] = t;
-}
-
 int
 expire_heap_push(int64_t due_ms, const unsigned char id[16])
 {
-	size_t i;
-
-	if (heap == NULL &&
-	    (heap = malloc(EXPIRE_HEAP_MAX * sizeof(*heap))) == NULL) {
+	if (heap_push(&deadlines, due_ms, id) == 0)
+		return 0;
+	if (deadlines.v == NULL)
 		log_warn("deadline heap allocation failed; relying on the sweep");
-		return -1;
-	}
-	if (heap_n >= EXPIRE_HEAP_MAX)
-		return -1;
-	i = heap_n++;
-	heap[i].due_ms = due_ms;
-	memcpy(heap[i].id, id, 16);
-	while (i > 0 && heap[(i - 1) / 2].due_ms > heap[i].due_ms) {
-		heap_swap(i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-	return 0;
-}
-
-static void
-heap_pop(void)
-{
-	size_t i = 0, l, r, m;
-
-	heap[0] = heap[--heap_n];
-	for (;;) {
-		l = 2 * i + 1;
-		r = l + 1;
-		m = i;
-		if (l < heap_n && heap[l].due_ms < heap[m].due_ms)
-			m = l;
-		if (r < heap_n && heap[r].due_ms < heap[m].due_ms)
-			m = r;
-		if (m == i)
-			break;
-		heap_swap(i, m);
-		i = m;
-	}
+	return -1;
 }
 
 int64_t
 expire_heap_next(void)
 {
-	return heap_n > 0 ? heap[0].due_ms : -1;
+	const struct heap_entry *e = heap_top(&deadlines);
+
+	return e != NULL ? e->due_ms : -1;
 }
 
 size_t
 expire_heap_size(void)
 {
-	return heap_n;
+	return heap_size(&deadlines);
 }
 
 int
 expire_heap_run(int64_t now_ms, int max)
 {
+	const struct heap_entry *e;
 	int done = 0, rc;
 
-	while (heap_n > 0 && heap[0].due_ms <= now_ms && max-- > 0) {
+	while ((e = heap_top(&deadlines)) != NULL && e->due_ms <= now_ms &&
+	    max-- > 0) {
 		/* Keep the entry while the database is unreachable; any
 		 * other failure is logged and left to the sweep, so one bad
 		 * row cannot stall the heap. */
-		if ((rc = expire_reservation(heap[0].id)) < 0 &&
+		if ((rc = expire_reservation(e->id)) < 0 &&
 		    db_err_unavailable())
 			return -1;
 		if (rc > 0)
 			done += rc;
-		heap_pop();
+		heap_pop(&deadlines);
 	}
 	return done;
 }
