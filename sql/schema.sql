@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS concert_dates (
   title        VARCHAR(200) NOT NULL DEFAULT ''
 ) ENGINE=InnoDB;
 
+-- The state columns hold the numbers of src/model.h (enum seat_state,
+-- res_state, token_state; SQL_* in the statements).  They are on disk:
+-- never renumber one.  The three vocabularies reuse 0/1/2 differently.
+
 -- One row per (date, seat).  state: 0 FREE, 1 HELD, 2 SOLD.
 -- A HELD seat whose hold_expires_at has passed is free for every reader
 -- and writer (lazy expiry); the consumer tidies it later.

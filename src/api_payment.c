@@ -16,6 +16,7 @@
 #include "api.h"
 #include "db.h"
 #include "events.h"
+#include "model.h"
 #include "util.h"
 
 static struct db_stmt *st_res_lock, *st_sell, *st_debit, *st_ledger,
@@ -28,23 +29,25 @@ api_payment_prepare(void)
 	    " DATE_FORMAT(concert_date, '%Y-%m-%d'), seat_number, price, state,"
 	    " expires_at > UTC_TIMESTAMP(3)"
 	    " FROM reservations WHERE id = ? FOR UPDATE");
-	st_sell = db_stmt("UPDATE seats SET state = 2, hold_expires_at = NULL"
-	    " WHERE concert_date = ? AND seat_number = ? AND state = 1"
-	    " AND reservation_id = ?");
+	st_sell = db_stmt("UPDATE seats SET state = " SQL_SEAT_SOLD
+	    ", hold_expires_at = NULL"
+	    " WHERE concert_date = ? AND seat_number = ?"
+	    " AND state = " SQL_SEAT_HELD " AND reservation_id = ?");
 	st_debit = db_stmt("UPDATE users SET balance = balance - ?"
 	    " WHERE id = ? AND balance >= ?");
 	st_ledger = db_stmt("INSERT INTO balance_ledger"
 	    " (user_id, delta, kind, ref_id) VALUES (?, ?, 'PAYMENT', ?)");
 	st_pay_ins = db_stmt("INSERT INTO payments"
 	    " (id, reservation_id, user_id, amount) VALUES (?, ?, ?, ?)");
-	st_confirm = db_stmt("UPDATE reservations SET state = 1,"
-	    " updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND state = 0");
+	st_confirm = db_stmt("UPDATE reservations SET state = " SQL_RES_CONFIRMED
+	    ", updated_at = UTC_TIMESTAMP(3)"
+	    " WHERE id = ? AND state = " SQL_RES_HELD);
 	st_other_holds = db_stmt("SELECT COUNT(*) FROM reservations"
-	    " WHERE user_id = ? AND state = 0 AND expires_at > UTC_TIMESTAMP(3)"
-	    " AND id <> ?");
-	st_tok_end = db_stmt("UPDATE queue_tokens SET state = 2,"
-	    " live_user = NULL, expires_at = UTC_TIMESTAMP(3)"
-	    " WHERE seq = ? AND state = 1");
+	    " WHERE user_id = ? AND state = " SQL_RES_HELD
+	    " AND expires_at > UTC_TIMESTAMP(3) AND id <> ?");
+	st_tok_end = db_stmt("UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
+	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3)"
+	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
 	st_balance = db_stmt("SELECT balance FROM users WHERE id = ?");
 	return st_res_lock && st_sell && st_debit && st_ledger && st_pay_ins &&
 	    st_confirm && st_other_holds && st_tok_end && st_balance ? 0 : -1;
@@ -90,12 +93,12 @@ api_pay(struct api_ctx *c)
 		    "the reservation belongs to another user");
 		return 0;
 	}
-	if (state == 1) {
+	if (state == RES_CONFIRMED) {
 		http_error(c->w, 409, "ALREADY_PAID",
 		    "the reservation is already paid");
 		return 0;
 	}
-	if (state != 0 || !live) {
+	if (state != RES_HELD || !live) {
 		http_error(c->w, 409, "RESERVATION_EXPIRED",
 		    "the hold expired before payment; nothing was charged");
 		return 0;

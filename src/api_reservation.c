@@ -15,13 +15,15 @@
 #include "api.h"
 #include "db.h"
 #include "events.h"
+#include "model.h"
 #include "util.h"
 
 static struct db_stmt *st_dates, *st_seats, *st_hold, *st_seat_exists,
     *st_user_lock, *st_live_holds, *st_res_ins, *st_tok_extend, *st_hold_info;
 
 #define SEAT_AVAILABLE \
-	"(s.state = 0 OR (s.state = 1 AND s.hold_expires_at <= UTC_TIMESTAMP(3)))"
+	"(s.state = " SQL_SEAT_FREE " OR (s.state = " SQL_SEAT_HELD \
+	" AND s.hold_expires_at <= UTC_TIMESTAMP(3)))"
 
 int
 api_reservation_prepare(void)
@@ -35,7 +37,8 @@ api_reservation_prepare(void)
 	    " FROM concert_dates d LEFT JOIN seats s"
 	    "   ON s.concert_date = d.concert_date"
 	    " WHERE d.concert_date = ? ORDER BY s.seat_number");
-	st_hold = db_stmt("UPDATE seats s SET s.state = 1, s.hold_user = ?,"
+	st_hold = db_stmt("UPDATE seats s SET s.state = " SQL_SEAT_HELD
+	    ", s.hold_user = ?,"
 	    " s.hold_expires_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND,"
 	    " s.reservation_id = ?"
 	    " WHERE s.concert_date = ? AND s.seat_number = ?"
@@ -44,16 +47,18 @@ api_reservation_prepare(void)
 	    " WHERE concert_date = ? AND seat_number = ?");
 	st_user_lock = db_stmt("SELECT 1 FROM users WHERE id = ? FOR UPDATE");
 	st_live_holds = db_stmt("SELECT COUNT(*) FROM reservations"
-	    " WHERE user_id = ? AND state = 0 AND expires_at > UTC_TIMESTAMP(3)");
+	    " WHERE user_id = ? AND state = " SQL_RES_HELD
+	    " AND expires_at > UTC_TIMESTAMP(3)");
 	st_res_ins = db_stmt("INSERT INTO reservations"
 	    " (id, user_id, concert_date, seat_number, price, state, expires_at)"
-	    " SELECT ?, ?, concert_date, seat_number, price, 0, hold_expires_at"
+	    " SELECT ?, ?, concert_date, seat_number, price, " SQL_RES_HELD ","
+	    " hold_expires_at"
 	    " FROM seats WHERE concert_date = ? AND seat_number = ?");
 	/* The admission outlives every hold made under it (+1 s margin), so
 	 * a hold can always be paid in time. */
 	st_tok_extend = db_stmt("UPDATE queue_tokens SET expires_at ="
 	    " GREATEST(expires_at, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)"
-	    " WHERE seq = ? AND state = 1");
+	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
 	st_hold_info = db_stmt("SELECT DATE_FORMAT(hold_expires_at,"
 	    " '%Y-%m-%d %H:%i:%s.%f'), price FROM seats"
 	    " WHERE concert_date = ? AND seat_number = ?");

@@ -14,6 +14,7 @@
 #include "api.h"
 #include "db.h"
 #include "events.h"
+#include "model.h"
 #include "queue.h"
 #include "util.h"
 
@@ -35,17 +36,19 @@ api_token_prepare(void)
 	    " WHERE t.token = ?");
 	st_live = db_stmt("SELECT " TOKEN_COLS ", t.token"
 	    " FROM queue_tokens t WHERE t.live_user = ? FOR UPDATE");
-	st_lapse_one = db_stmt("UPDATE queue_tokens SET state = 2,"
-	    " live_user = NULL WHERE seq = ? AND state = 1"
+	st_lapse_one = db_stmt("UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
+	    ", live_user = NULL WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE
 	    " AND expires_at <= UTC_TIMESTAMP(3)");
 	st_user_ins = db_stmt("INSERT IGNORE INTO users (id) VALUES (?)");
 	st_tok_ins = db_stmt("INSERT INTO queue_tokens"
-	    " (token, user_id, live_user, state) VALUES (?, ?, ?, 0)");
+	    " (token, user_id, live_user, state)"
+	    " VALUES (?, ?, ?, " SQL_TOKEN_WAITING ")");
 	st_qstate = db_stmt("SELECT serving_seq, admit_rate FROM queue_state"
 	    " WHERE id = 1");
-	st_release = db_stmt("UPDATE queue_tokens SET state = 2,"
-	    " live_user = NULL, expires_at = UTC_TIMESTAMP(3)"
-	    " WHERE seq = ? AND state IN (0, 1)");
+	st_release = db_stmt("UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
+	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3)"
+	    " WHERE seq = ? AND state IN (" SQL_TOKEN_WAITING ", "
+	    SQL_TOKEN_ACTIVE ")");
 	return st_lookup && st_live && st_lapse_one && st_user_ins &&
 	    st_tok_ins && st_qstate && st_release ? 0 : -1;
 }
@@ -66,8 +69,8 @@ struct token_row {
 static int
 effective_state(const struct token_row *t)
 {
-	if (t->state == QUEUE_ACTIVE && t->lapsed)
-		return QUEUE_EXPIRED;
+	if (t->state == TOKEN_ACTIVE && t->lapsed)
+		return TOKEN_EXPIRED;
 	return (int)t->state;
 }
 
@@ -79,11 +82,11 @@ token_body(const struct api_ctx *c, const struct token_row *t, int with_token)
 	long long pos = 0, wait = 0;
 	char hex[TOKEN_STR_LEN];
 
-	if (state == QUEUE_WAITING) {
+	if (state == TOKEN_WAITING) {
 		pos = queue_position(t->seq, t->serving);
 		wait = queue_wait_seconds(pos, t->rate,
 		    c->cfg->max_active_tokens, c->cfg->active_ttl_seconds);
-	} else if (state == QUEUE_ACTIVE) {
+	} else if (state == TOKEN_ACTIVE) {
 		wait = t->left > 0 ? t->left : 0;
 	}
 	if (with_token) {
@@ -91,7 +94,7 @@ token_body(const struct api_ctx *c, const struct token_row *t, int with_token)
 		json_object_object_add(o, "token", json_object_new_string(hex));
 	}
 	json_object_object_add(o, "status",
-	    json_object_new_string(queue_state_name(state)));
+	    json_object_new_string(model_token_state_name(state)));
 	json_object_object_add(o, "queuePosition", json_object_new_int64(pos));
 	json_object_object_add(o, "remainingTime", json_object_new_int64(wait));
 	return o;
@@ -159,7 +162,7 @@ api_token_issue(struct api_ctx *c)
 	db_done(st_live);
 	if (rc < 0)
 		return -1;
-	if (rc == 1 && effective_state(&t) != QUEUE_EXPIRED)
+	if (rc == 1 && effective_state(&t) != TOKEN_EXPIRED)
 		return answer(c, &t, 200);   /* same user: same token, same place */
 	if (rc == 1 && db_exec(st_lapse_one, "i", t.seq) < 0)
 		return -1;
@@ -186,7 +189,7 @@ api_token_issue(struct api_ctx *c)
 	}
 	t.seq = (long long)db_insert_id(st_tok_ins);
 	memcpy(t.user, user, 16);
-	t.state = QUEUE_WAITING;
+	t.state = TOKEN_WAITING;
 	if (answer(c, &t, 201) == -1)
 		return -1;
 	queue_event(c, "token.issued", &t, NULL);
@@ -228,7 +231,7 @@ api_token_release(struct api_ctx *c)
 		return rc;
 	if ((n = db_exec(st_release, "i", t.seq)) < 0)
 		return -1;
-	t.state = QUEUE_EXPIRED;
+	t.state = TOKEN_EXPIRED;
 	http_json(c->w, 200, token_body(c, &t, 1));
 	if (n == 1)
 		queue_event(c, "token.released", &t, "left");
@@ -248,11 +251,11 @@ api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq)
 		return 1;
 	}
 	switch (effective_state(&t)) {
-	case QUEUE_ACTIVE:
+	case TOKEN_ACTIVE:
 		memcpy(user, t.user, 16);
 		*seq = t.seq;
 		return 0;
-	case QUEUE_WAITING: {
+	case TOKEN_WAITING: {
 		long long pos = queue_position(t.seq, t.serving);
 
 		http_error(c->w, 403, "TOKEN_NOT_ACTIVE",

@@ -5,19 +5,6 @@
 
 #include <math.h>
 
-const char *
-queue_state_name(int state)
-{
-	switch (state) {
-	case QUEUE_WAITING:
-		return "WAITING";
-	case QUEUE_ACTIVE:
-		return "ACTIVE";
-	default:
-		return "EXPIRED";
-	}
-}
-
 long long
 queue_position(long long seq, long long serving_seq)
 {

@@ -6,10 +6,7 @@
 #ifndef CONCERT_QUEUE_H
 #define CONCERT_QUEUE_H
 
-/* Token states as stored in queue_tokens.state. */
-enum queue_state { QUEUE_WAITING = 0, QUEUE_ACTIVE = 1, QUEUE_EXPIRED = 2 };
-
-const char *queue_state_name(int state);
+/* Token states (queue_tokens.state) are enum token_state in model.h. */
 
 /*
  * Place in line of a waiting token: people ahead plus one, from its own

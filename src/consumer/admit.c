@@ -26,6 +26,7 @@
 #include "db.h"
 #include "events.h"
 #include "log.h"
+#include "model.h"
 #include "queue.h"
 #include "util.h"
 
@@ -69,24 +70,30 @@ admit_init(void)
 	 * in token.lapsed events. */
 	st_lapse_sel = db_stmt(
 	    "SELECT seq, user_id FROM queue_tokens "
-	    "WHERE state = 1 AND expires_at <= UTC_TIMESTAMP(3) "
-	    "LIMIT 1024 FOR UPDATE");
+	    "WHERE state = " SQL_TOKEN_ACTIVE " "
+	    "AND expires_at <= UTC_TIMESTAMP(3) "
+	    "LIMIT " MODEL_STR(ADMIT_EVENTS_MAX) " FOR UPDATE");
 	st_lapse = db_stmt(
-	    "UPDATE queue_tokens SET state = 2, live_user = NULL "
-	    "WHERE state = 1 AND expires_at <= UTC_TIMESTAMP(3)");
+	    "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED ", "
+	    "live_user = NULL "
+	    "WHERE state = " SQL_TOKEN_ACTIVE " "
+	    "AND expires_at <= UTC_TIMESTAMP(3)");
 	st_active = db_stmt(
-	    "SELECT COUNT(*) FROM queue_tokens WHERE state = 1");
+	    "SELECT COUNT(*) FROM queue_tokens "
+	    "WHERE state = " SQL_TOKEN_ACTIVE);
 	st_wait_sel = db_stmt(
-	    "SELECT seq, user_id FROM queue_tokens WHERE state = 0 "
+	    "SELECT seq, user_id FROM queue_tokens "
+	    "WHERE state = " SQL_TOKEN_WAITING " "
 	    "ORDER BY seq LIMIT ? FOR UPDATE");
 	st_admit = db_stmt(
-	    "UPDATE queue_tokens SET state = 1, "
+	    "UPDATE queue_tokens SET state = " SQL_TOKEN_ACTIVE ", "
 	    "activated_at = UTC_TIMESTAMP(3), "
 	    "expires_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND "
-	    "WHERE state = 0 AND seq IN "
+	    "WHERE state = " SQL_TOKEN_WAITING " AND seq IN "
 	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	st_has_waiting = db_stmt(
-	    "SELECT 1 FROM queue_tokens WHERE state = 0 LIMIT 1");
+	    "SELECT 1 FROM queue_tokens "
+	    "WHERE state = " SQL_TOKEN_WAITING " LIMIT 1");
 	st_state = db_stmt(
 	    "UPDATE queue_state SET serving_seq = GREATEST(serving_seq, ?), "
 	    "active_count = ?, admitted_total = admitted_total + ?, "

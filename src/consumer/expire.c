@@ -26,6 +26,7 @@
 #include "events.h"
 #include "heap.h"
 #include "log.h"
+#include "model.h"
 #include "util.h"
 
 /* Deadlines remembered at most; beyond that the sweep finds them. */
@@ -46,23 +47,25 @@ expire_init(void)
 {
 	heap_init(&deadlines, EXPIRE_HEAP_MAX);
 	st_res_expire = db_stmt(
-	    "UPDATE reservations SET state = 2, updated_at = UTC_TIMESTAMP(3) "
-	    "WHERE id = ? AND state = 0 AND expires_at <= UTC_TIMESTAMP(3)");
+	    "UPDATE reservations SET state = " SQL_RES_EXPIRED ", "
+	    "updated_at = UTC_TIMESTAMP(3) "
+	    "WHERE id = ? AND state = " SQL_RES_HELD " "
+	    "AND expires_at <= UTC_TIMESTAMP(3)");
 	st_res_get = db_stmt(
 	    "SELECT concert_date, seat_number FROM reservations WHERE id = ?");
 	st_seat_free = db_stmt(
-	    "UPDATE seats SET state = 0, hold_user = NULL, "
+	    "UPDATE seats SET state = " SQL_SEAT_FREE ", hold_user = NULL, "
 	    "hold_expires_at = NULL, reservation_id = NULL "
 	    "WHERE concert_date = ? AND seat_number = ? "
-	    "AND reservation_id = ? AND state = 1");
+	    "AND reservation_id = ? AND state = " SQL_SEAT_HELD);
 	st_sweep_sel = db_stmt(
 	    "SELECT id FROM reservations "
-	    "WHERE state = 0 AND expires_at <= UTC_TIMESTAMP(3) "
-	    "ORDER BY expires_at LIMIT 500");
+	    "WHERE state = " SQL_RES_HELD " AND expires_at <= UTC_TIMESTAMP(3) "
+	    "ORDER BY expires_at LIMIT " MODEL_STR(EXPIRE_SWEEP_MAX));
 	st_idem_del = db_stmt(
 	    "DELETE FROM idempotency_keys "
 	    "WHERE created_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND "
-	    "LIMIT 1000");
+	    "LIMIT " MODEL_STR(EXPIRE_IDEM_BATCH));
 	if (st_res_expire == NULL || st_res_get == NULL ||
 	    st_seat_free == NULL || st_sweep_sel == NULL || st_idem_del == NULL)
 		return -1;

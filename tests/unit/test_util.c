@@ -123,13 +123,6 @@ Test(queue, rate_is_a_moving_average)
 	cr_assert_float_eq(queue_rate_update(r, 5, 0, 0.5), 15.0, 1e-9);
 }
 
-Test(queue, state_names)
-{
-	cr_assert_str_eq(queue_state_name(QUEUE_WAITING), "WAITING");
-	cr_assert_str_eq(queue_state_name(QUEUE_ACTIVE), "ACTIVE");
-	cr_assert_str_eq(queue_state_name(QUEUE_EXPIRED), "EXPIRED");
-}
-
 Test(util_time, iso_time_of_epoch_milliseconds)
 {
 	char out[ISO_TIME_LEN];
