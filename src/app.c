@@ -2,12 +2,12 @@
  * app: one request from FastCGI params to written response.
  *
  *   read (bounded) -> route -> parse body -> validate parameters (table)
- *   -> handler [inside BEGIN .. COMMIT for ROUTE_TX, with Idempotency-Key]
+ *   -> handler [inside db_tx_run() for ROUTE_TX, with Idempotency-Key]
  *   -> write -> publish the handler's events (only after a commit)
  *
  * A transaction that fails on a deadlock or lock wait timeout is retried
- * from the start (at most APP_TX_TRIES times): every handler is written so
- * that re-running it after a rollback is safe.
+ * from the start by db_tx_run() (DB_TX_ATTEMPTS in all): every handler is
+ * written so that re-running it after a rollback is safe.
  *
  * Around that, for operations: as soon as the FastCGI params are in (before
  * the body is read, which is where a slow client spends its time) the
@@ -34,8 +34,6 @@
 #include "router.h"
 #include "scoreboard.h"
 #include "util.h"
-
-#define APP_TX_TRIES 3
 
 static const struct config *app_cfg;
 static struct http_req req;      /* large (body buffer): static, reused */
@@ -273,62 +271,70 @@ db_failure(struct http_resp *w)
 	}
 }
 
-/* Run a ROUTE_TX handler in its transaction, with retries. */
+struct app_tx {
+	const struct route *rt;
+	struct api_ctx *c;
+	int idem;                   /* Idempotency-Key in use */
+};
+
+/* The transaction body of a ROUTE_TX handler (db_tx_run). */
+static enum db_tx_result
+app_tx_body(void *arg)
+{
+	struct app_tx *t = arg;
+	struct api_ctx *c = t->c;
+
+	/* A retry starts from nothing. */
+	http_resp_clear(c->w);
+	if (t->idem) {
+		switch (idem_begin(c->cfg, c->r, c->w)) {
+		case IDEM_PROCEED:
+			break;
+		case IDEM_ANSWERED:
+			return DB_TX_ROLLBACK;
+		case IDEM_DBERR:
+			return DB_TX_ERROR;
+		}
+	}
+	if (t->rt->fn(c) == -1)
+		return DB_TX_ERROR;
+	if (t->idem)
+		/* An error answer is stored too (its effects undone). */
+		return idem_finish(c->r, c->w) == -1 ? DB_TX_ERROR :
+		    DB_TX_COMMIT;
+	return c->w->status >= 400 ? DB_TX_ROLLBACK : DB_TX_COMMIT;
+}
+
+static void
+app_tx_failed(void *arg, int attempt)
+{
+	scoreboard_count_mysql_error();
+}
+
+/* Run a ROUTE_TX handler in its transaction. */
 static void
 run_tx(const struct route *rt, struct api_ctx *c)
 {
-	struct http_resp *w = c->w;
-	int idem = (rt->flags & ROUTE_IDEMPOTENT) && c->r->idem_key != NULL;
-	int tries;
+	struct app_tx t = { rt, c,
+	    (rt->flags & ROUTE_IDEMPOTENT) && c->r->idem_key != NULL };
+	int i;
 
-	for (tries = 0; tries < APP_TX_TRIES; tries++) {
-		http_resp_clear(w);
-		if (db_begin() == -1) {
-			scoreboard_count_mysql_error();
-			break;
+	switch (db_tx_run(app_tx_body, app_tx_failed, &t)) {
+	case DB_TX_COMMIT:
+		if (c->w->status >= 400) {
+			/* a stored error answer: no events */
+			for (i = 0; i < c->w->nevents; i++)
+				free(c->w->events[i].json);
+			c->w->nevents = 0;
 		}
-		if (idem) {
-			enum idem_result ir = idem_begin(c->cfg, c->r, w);
-
-			if (ir == IDEM_ANSWERED) {
-				db_rollback();
-				return;
-			}
-			if (ir == IDEM_DBERR)
-				goto fail;
-		}
-		if (rt->fn(c) == -1)
-			goto fail;
-		if (idem) {
-			if (idem_finish(c->r, w) == -1)
-				goto fail;
-		} else if (w->status >= 400) {
-			db_rollback();
-			return;
-		}
-		if (db_commit() == 0) {
-			if (w->status >= 400) {
-				/* stored error answer: no events */
-				int i;
-
-				for (i = 0; i < w->nevents; i++)
-					free(w->events[i].json);
-				w->nevents = 0;
-			}
-			return;
-		}
-		scoreboard_count_mysql_error();
-		if (!db_err_retryable())
-			break;
-		continue;
-fail:
-		scoreboard_count_mysql_error();
-		db_rollback();
-		if (!db_err_retryable())
-			break;
+		return;
+	case DB_TX_ROLLBACK:
+		return;
+	case DB_TX_ERROR:
+		break;
 	}
-	http_resp_clear(w);
-	db_failure(w);
+	http_resp_clear(c->w);
+	db_failure(c->w);
 }
 
 static void

@@ -166,12 +166,6 @@ db_connect(char *err, size_t errlen)
 	return 0;
 }
 
-int
-db_connected(void)
-{
-	return db.connected;
-}
-
 static int
 ensure_connected(void)
 {
@@ -485,7 +479,7 @@ db_query_simple(const char *sql)
 	return 0;
 }
 
-int
+static int
 db_begin(void)
 {
 	if (ensure_connected() == -1)
@@ -507,7 +501,7 @@ db_begin(void)
 	return 0;
 }
 
-int
+static int
 db_commit(void)
 {
 	db.in_tx = 0;
@@ -524,7 +518,8 @@ db_commit(void)
 	return 0;
 }
 
-void
+/* Never fails from the caller's view. */
+static void
 db_rollback(void)
 {
 	int i;
@@ -540,10 +535,34 @@ db_rollback(void)
 	}
 }
 
-int
-db_in_tx(void)
+enum db_tx_result
+db_tx_run(enum db_tx_result (*body)(void *arg),
+    void (*failed)(void *arg, int attempt), void *arg)
 {
-	return db.in_tx;
+	enum db_tx_result rc;
+	int attempt;
+
+	for (attempt = 1; attempt <= DB_TX_ATTEMPTS; attempt++) {
+		if (db_begin() == -1) {
+			if (failed != NULL)
+				failed(arg, attempt);
+			return DB_TX_ERROR;
+		}
+		rc = body(arg);
+		if (rc == DB_TX_ROLLBACK) {
+			db_rollback();
+			return DB_TX_ROLLBACK;
+		}
+		if (rc == DB_TX_COMMIT && db_commit() == 0)
+			return DB_TX_COMMIT;
+		/* The error stays in db.err_no: rollback does not touch it. */
+		db_rollback();
+		if (failed != NULL)
+			failed(arg, attempt);
+		if (!db_err_retryable())
+			break;
+	}
+	return DB_TX_ERROR;
 }
 
 unsigned

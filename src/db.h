@@ -43,9 +43,6 @@ int db_connect(char *err, size_t errlen);
 /* Close the connection (only in the process that opened it). */
 void db_close(void);
 
-/* 1 when a connection is open and answered its last command. */
-int db_connected(void);
-
 /* mysql_ping with reconnect; 0 when the server answers. */
 int db_ping(void);
 
@@ -70,10 +67,32 @@ void db_done(struct db_stmt *st);
 /* AUTO_INCREMENT value of the last INSERT through st. */
 unsigned long long db_insert_id(struct db_stmt *st);
 
-int db_begin(void);
-int db_commit(void);
-void db_rollback(void);   /* never fails from the caller's view */
-int db_in_tx(void);
+/* Attempts of one transaction when MySQL reports a deadlock or a lock
+ * wait timeout: the one retry policy of both programs. */
+#define DB_TX_ATTEMPTS 3
+
+/* What a transaction body returns, and db_tx_run() after it. */
+enum db_tx_result {
+	DB_TX_ERROR = -1,       /* a database error (db_errno() says which) */
+	DB_TX_COMMIT = 0,       /* keep the effects */
+	DB_TX_ROLLBACK = 1,     /* the body decided to keep nothing */
+};
+
+/*
+ * The transaction runner, the only way to open a transaction:
+ * START TRANSACTION, body(arg), COMMIT.
+ * - DB_TX_ROLLBACK from the body: roll back, no retry, return it.
+ * - An error of the body or of the commit: roll back; if it was a
+ *   deadlock or lock wait timeout (db_err_retryable) run the body again
+ *   from the start, at most DB_TX_ATTEMPTS times in all.  The body must
+ *   therefore begin by resetting whatever an earlier attempt collected
+ *   (an answer, events).
+ * failed(arg, attempt), unless NULL, is called after each failed attempt
+ * (1-based), db_errno()/db_error() still describing it.  Returns
+ * DB_TX_COMMIT, DB_TX_ROLLBACK, or DB_TX_ERROR with the last error kept.
+ */
+enum db_tx_result db_tx_run(enum db_tx_result (*body)(void *arg),
+    void (*failed)(void *arg, int attempt), void *arg);
 
 /* Plain statement without parameters (session setup, SAVEPOINT...). */
 int db_query_simple(const char *sql);

@@ -146,10 +146,18 @@ admit_update(const struct config *cfg, size_t n)
 	return total;
 }
 
-/* The body of one pass; the caller begins and ends the transaction. */
-static int
-admit_tx(const struct config *cfg, struct admit_result *res)
+struct admit_job {
+	const struct config *cfg;
+	struct admit_result res;
+};
+
+/* The body of one pass (db_tx_run); fills j->res. */
+static enum db_tx_result
+admit_tx(void *arg)
 {
+	struct admit_job *j = arg;
+	const struct config *cfg = j->cfg;
+	struct admit_result *res = &j->res;
 	long long serving = 0, window_ms = -1, window_n = 0, active = 0;
 	long long lapsed, admitted = 0, max_seq = 0, seq, free_slots, one;
 	long long roll = 0;
@@ -159,19 +167,19 @@ admit_tx(const struct config *cfg, struct admit_result *res)
 
 	n_admitted_users = n_lapsed_users = 0;
 	if (db_exec(st_lock, "") < 0)
-		return -1;
+		return DB_TX_ERROR;
 	rc = db_fetch(st_lock, "idii", &serving, &rate, &window_ms, &window_n);
 	db_done(st_lock);
 	if (rc != 1) {
 		if (rc == 0)
 			log_error("admission failed, 'queue_state': row id=1 "
 			    "missing (schema not applied?)");
-		return -1;
+		return DB_TX_ERROR;
 	}
 
 	/* Lapse first, so the slots they free are given out in this pass. */
 	if (db_exec(st_lapse_sel, "") < 0)
-		return -1;
+		return DB_TX_ERROR;
 	while ((rc = db_fetch(st_lapse_sel, "iu", &seq, user)) == 1) {
 		if (n_lapsed_users < ADMIT_EVENTS_MAX) {
 			lapsed_users[n_lapsed_users].seq = seq;
@@ -180,16 +188,16 @@ admit_tx(const struct config *cfg, struct admit_result *res)
 		}
 	}
 	if (rc < 0)
-		return -1;
+		return DB_TX_ERROR;
 	if ((lapsed = db_exec(st_lapse, "")) < 0)
-		return -1;
+		return DB_TX_ERROR;
 
 	if (db_exec(st_active, "") < 0)
-		return -1;
+		return DB_TX_ERROR;
 	rc = db_fetch(st_active, "i", &active);
 	db_done(st_active);
 	if (rc != 1)
-		return -1;
+		return DB_TX_ERROR;
 
 	free_slots = cfg->max_active_tokens - active;
 	if (free_slots > 0) {
@@ -197,10 +205,10 @@ admit_tx(const struct config *cfg, struct admit_result *res)
 
 		if (picked_reserve((size_t)free_slots) == -1) {
 			log_error("admission failed, 'queue_tokens': out of memory");
-			return -1;
+			return DB_TX_ERROR;
 		}
 		if (db_exec(st_wait_sel, "i", free_slots) < 0)
-			return -1;
+			return DB_TX_ERROR;
 		while ((rc = db_fetch(st_wait_sel, "iu", &seq, user)) == 1) {
 			if (n >= (size_t)free_slots)
 				break;
@@ -216,9 +224,9 @@ admit_tx(const struct config *cfg, struct admit_result *res)
 		}
 		db_done(st_wait_sel);
 		if (rc < 0)
-			return -1;
+			return DB_TX_ERROR;
 		if (n > 0 && (admitted = admit_update(cfg, n)) < 0)
-			return -1;
+			return DB_TX_ERROR;
 		/* The rows were locked by FOR UPDATE: nobody could change
 		 * them in between. */
 		if (admitted != (long long)n)
@@ -243,7 +251,7 @@ admit_tx(const struct config *cfg, struct admit_result *res)
 
 		if (window_n == 0) {
 			if (db_exec(st_has_waiting, "") < 0)
-				return -1;
+				return DB_TX_ERROR;
 			waiting = db_fetch(st_has_waiting, "i", &one) == 1;
 			db_done(st_has_waiting);
 		}
@@ -256,16 +264,14 @@ admit_tx(const struct config *cfg, struct admit_result *res)
 
 	if (db_exec(st_state, "iiiidii", max_seq, active, admitted, lapsed,
 	    rate, roll, window_n) < 0)
-		return -1;
+		return DB_TX_ERROR;
 
-	if (res != NULL) {
-		res->admitted = admitted;
-		res->lapsed = lapsed;
-		res->active = active;
-		res->serving_seq = max_seq > serving ? max_seq : serving;
-		res->rate = rate;
-	}
-	return 0;
+	res->admitted = admitted;
+	res->lapsed = lapsed;
+	res->active = active;
+	res->serving_seq = max_seq > serving ? max_seq : serving;
+	res->rate = rate;
+	return DB_TX_COMMIT;
 }
 
 /* Publish one token.admitted / token.lapsed event keyed by userId. */
@@ -287,41 +293,35 @@ admit_publish(const char *type, const struct admit_user *u, const char *at)
 	json_object_put(o);
 }
 
+static void
+admit_failed(void *arg, int attempt)
+{
+	log_warn("admission failed (attempt %d), 'queue_state': %s", attempt,
+	    db_error());
+}
+
 int
 admit_pass(const struct config *cfg, struct admit_result *res)
 {
-	struct admit_result r;
+	struct admit_job j;
+	struct admit_result *r = &j.res;
 	char at[ISO_TIME_LEN];
 	size_t i;
-	int attempt;
 
-	memset(&r, 0, sizeof(r));
-	for (attempt = 1; attempt <= CONSUMER_TX_ATTEMPTS; attempt++) {
-		if (db_begin() == -1) {
-			log_warn("admission failed, 'begin': %s", db_error());
-			return -1;
-		}
-		if (admit_tx(cfg, &r) == 0 && db_commit() == 0)
-			goto committed;
-		log_warn("admission failed (attempt %d), 'queue_state': %s",
-		    attempt, db_error());
-		db_rollback();
-		if (!db_err_retryable())
-			return -1;
-	}
-	return -1;
-
-committed:
+	memset(&j, 0, sizeof(j));
+	j.cfg = cfg;
+	if (db_tx_run(admit_tx, admit_failed, &j) != DB_TX_COMMIT)
+		return -1;
 	util_now_iso(at, sizeof(at));
 	for (i = 0; i < n_lapsed_users; i++)
 		admit_publish("token.lapsed", &lapsed_users[i], at);
 	for (i = 0; i < n_admitted_users; i++)
 		admit_publish("token.admitted", &admitted_users[i], at);
-	if (r.admitted > 0 || r.lapsed > 0)
+	if (r->admitted > 0 || r->lapsed > 0)
 		log_info("admitted %lld, lapsed %lld (active %lld/%ld, "
-		    "serving %lld, rate %.2f/s)", r.admitted, r.lapsed,
-		    r.active, cfg->max_active_tokens, r.serving_seq, r.rate);
+		    "serving %lld, rate %.2f/s)", r->admitted, r->lapsed,
+		    r->active, cfg->max_active_tokens, r->serving_seq, r->rate);
 	if (res != NULL)
-		*res = r;
+		*res = *r;
 	return 0;
 }

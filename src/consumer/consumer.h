@@ -16,10 +16,6 @@
 
 #include "config.h"
 
-/* Attempts of one transaction when MySQL reports deadlock / lock wait. */
-#define CONSUMER_TX_ATTEMPTS 3
-
-
 /* Milliseconds since the epoch (CLOCK_REALTIME): hold deadlines are
  * absolute UTC times, unlike the monotonic timers of the loop. */
 int64_t consumer_wall_ms(void);
@@ -43,8 +39,8 @@ int admit_init(void);
  * cfg->max_active_tokens are ACTIVE, move the serving counter and the
  * rate.  The queue_state row lock serialises passes of every consumer
  * instance, so the cap holds whatever runs concurrently.  Publishes
- * token.admitted / token.lapsed after the commit.  Retries a deadlock up
- * to CONSUMER_TX_ATTEMPTS times.  0 (res filled if not NULL) / -1.
+ * token.admitted / token.lapsed after the commit.  Runs in db_tx_run()
+ * (retried on deadlock / lock wait).  0 (res filled if not NULL) / -1.
  */
 int admit_pass(const struct config *cfg, struct admit_result *res);
 

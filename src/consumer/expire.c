@@ -80,28 +80,35 @@ expire_fini(void)
 
 /* ---------------------------------------------------------------- expiry */
 
-/* The transaction body.  1 expired, 0 nothing to do, -1 error. */
-static int
-expire_tx(const unsigned char id[16], char *date, size_t datelen,
-    long long *seat)
+struct expire_job {
+	const unsigned char *id;
+	char date[16];
+	long long seat;
+};
+
+/* The transaction body: commit if this call expired the hold, roll back
+ * when there was nothing to do. */
+static enum db_tx_result
+expire_tx(void *arg)
 {
+	struct expire_job *j = arg;
 	long long n;
 	int rc;
 
-	if ((n = db_exec(st_res_expire, "u", id)) < 0)
-		return -1;
+	if ((n = db_exec(st_res_expire, "u", j->id)) < 0)
+		return DB_TX_ERROR;
 	if (n == 0)
-		return 0;
-	if (db_exec(st_res_get, "u", id) < 0)
-		return -1;
-	rc = db_fetch(st_res_get, "si", date, datelen, seat);
+		return DB_TX_ROLLBACK;  /* nothing written */
+	if (db_exec(st_res_get, "u", j->id) < 0)
+		return DB_TX_ERROR;
+	rc = db_fetch(st_res_get, "si", j->date, sizeof(j->date), &j->seat);
 	db_done(st_res_get);
 	if (rc != 1)
-		return -1;
+		return DB_TX_ERROR;
 	/* 0 rows is fine: the seat was re-held or already tidied. */
-	if (db_exec(st_seat_free, "siu", date, *seat, id) < 0)
-		return -1;
-	return 1;
+	if (db_exec(st_seat_free, "siu", j->date, j->seat, j->id) < 0)
+		return DB_TX_ERROR;
+	return DB_TX_COMMIT;
 }
 
 static void
@@ -128,31 +135,21 @@ expire_publish(const unsigned char id[16], const char *date, long long seat)
 int
 expire_reservation(const unsigned char id[16])
 {
-	char date[16], rid[UUID_STR_LEN];
-	long long seat = 0;
-	int attempt, rc;
+	struct expire_job j = { id, "", 0 };
+	char rid[UUID_STR_LEN];
 
-	for (attempt = 1; attempt <= CONSUMER_TX_ATTEMPTS; attempt++) {
-		if (db_begin() == -1)
-			goto fail;
-		rc = expire_tx(id, date, sizeof(date), &seat);
-		if (rc == 0) {
-			db_rollback();  /* nothing written */
-			return 0;
-		}
-		if (rc == 1 && db_commit() == 0) {
-			util_uuid_format(id, rid);
-			log_info("hold expired, reservation '%s' (%s seat %lld)",
-			    rid, date, seat);
-			expire_publish(id, date, seat);
-			return 1;
-		}
-		db_rollback();
-		if (!db_err_retryable())
-			goto fail;
-	}
-fail:
 	util_uuid_format(id, rid);
+	switch (db_tx_run(expire_tx, NULL, &j)) {
+	case DB_TX_ROLLBACK:
+		return 0;
+	case DB_TX_COMMIT:
+		log_info("hold expired, reservation '%s' (%s seat %lld)",
+		    rid, j.date, j.seat);
+		expire_publish(id, j.date, j.seat);
+		return 1;
+	case DB_TX_ERROR:
+		break;
+	}
 	log_warn("expiring reservation failed, '%s': %s", rid, db_error());
 	return -1;
 }
