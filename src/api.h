@@ -7,20 +7,35 @@
  * Return: 0 when w holds the answer (success or a 4xx decided by the
  * handler), -1 on a database error (app.c maps it: retry on deadlock,
  * 503 when the server is gone, 500 otherwise).
+ *
+ * Events: a handler appends what it did to c->events (api_event); app.c
+ * sends them after the commit, and forgets them on a rollback or before
+ * a retry.  A handler never talks to the producer itself.
  */
 #ifndef CONCERT_API_H
 #define CONCERT_API_H
 
 #include "config.h"
+#include "event.h"
 #include "http.h"
 #include "validate.h"
 
+/* One request as a handler sees it. */
 struct api_ctx {
 	const struct config *cfg;
 	struct http_req *r;
 	struct http_resp *w;
 	struct params *p;
+	struct event_list *events;  /* sent after the commit */
 };
+
+/* Append an event of type to c->events and return it to be filled (NULL
+ * if out of memory: logged, the event is lost). */
+static inline struct event *
+api_event(struct api_ctx *c, enum event_type type)
+{
+	return event_list_add(c->events, type);
+}
 
 typedef int (*api_handler)(struct api_ctx *c);
 

@@ -11,11 +11,12 @@
  * Lock order: reservation, seat, user, token (holds take seat, user,
  * token; the consumer takes reservation, seat).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "api.h"
 #include "db.h"
-#include "events.h"
+#include "event.h"
 #include "model.h"
 #include "util.h"
 
@@ -53,26 +54,17 @@ api_payment_prepare(void)
 	    st_confirm && st_other_holds && st_tok_end && st_balance ? 0 : -1;
 }
 
-static void
-add_event(struct api_ctx *c, int topic, const char *key, json_object *e)
-{
-	char at[40];
-
-	util_now_iso(at, sizeof(at));
-	json_object_object_add(e, "at", json_object_new_string(at));
-	http_event(c->w, topic, key, e);
-}
-
 int
 api_pay(struct api_ctx *c)
 {
 	const unsigned char *rid = c->p->v[P_RESERVATION_ID].u;
 	long long amount = c->p->v[P_AMOUNT].i;
 	unsigned char user[16], owner[16], pid[16];
-	char date[16], pid_s[UUID_STR_LEN], user_s[UUID_STR_LEN];
+	char date[16], pid_s[UUID_STR_LEN];
 	const char *rid_s = c->p->v[P_RESERVATION_ID].s;
 	long long seq, seat, price, state, live, n, bal;
-	json_object *o, *e;
+	struct event *e;
+	json_object *o;
 	int rc;
 
 	if ((rc = api_auth_active(c, user, &seq)) != 0)
@@ -138,19 +130,14 @@ api_pay(struct api_ctx *c)
 		return -1;
 	db_done(st_other_holds);
 	util_uuid_format(pid, pid_s);
-	util_uuid_format(user, user_s);
 	if (n == 0) {
 		/* Done shopping: the admission ends and frees a place. */
 		if ((n = db_exec(st_tok_end, "i", seq)) < 0)
 			return -1;
-		if (n == 1) {
-			e = json_object_new_object();
-			json_object_object_add(e, "type",
-			    json_object_new_string("token.released"));
-			json_object_object_add(e, "userId", json_object_new_string(user_s));
-			json_object_object_add(e, "seq", json_object_new_int64(seq));
-			json_object_object_add(e, "reason", json_object_new_string("paid"));
-			add_event(c, EVENTS_QUEUE, user_s, e);
+		if (n == 1 && (e = api_event(c, EVENT_TOKEN_RELEASED)) != NULL) {
+			memcpy(e->user, user, 16);
+			e->seq = seq;
+			e->reason = EVENT_REASON_PAID;
 		}
 	}
 	if (db_exec(st_balance, "u", user) < 0 ||
@@ -165,14 +152,13 @@ api_pay(struct api_ctx *c)
 	json_object_object_add(o, "balance", json_object_new_int64(bal));
 	http_json(c->w, 201, o);
 
-	e = json_object_new_object();
-	json_object_object_add(e, "type", json_object_new_string("payment.completed"));
-	json_object_object_add(e, "reservationId", json_object_new_string(rid_s));
-	json_object_object_add(e, "userId", json_object_new_string(user_s));
-	json_object_object_add(e, "paymentId", json_object_new_string(pid_s));
-	json_object_object_add(e, "amount", json_object_new_int64(amount));
-	json_object_object_add(e, "date", json_object_new_string(date));
-	json_object_object_add(e, "seatNumber", json_object_new_int64(seat));
-	add_event(c, EVENTS_RESERVATIONS, rid_s, e);
+	if ((e = api_event(c, EVENT_PAYMENT_COMPLETED)) != NULL) {
+		memcpy(e->reservation, rid, 16);
+		memcpy(e->user, user, 16);
+		memcpy(e->payment, pid, 16);
+		e->amount = amount;
+		snprintf(e->date, sizeof(e->date), "%.10s", date);
+		e->seat = seat;
+	}
 	return 0;
 }

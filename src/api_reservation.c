@@ -14,7 +14,7 @@
 
 #include "api.h"
 #include "db.h"
-#include "events.h"
+#include "event.h"
 #include "model.h"
 #include "util.h"
 
@@ -131,9 +131,10 @@ api_hold(struct api_ctx *c)
 	const char *date = c->p->v[P_DATE].s;
 	long long seat = c->p->v[P_SEAT_NUMBER].i;
 	unsigned char user[16], rid[16];
-	char rid_s[UUID_STR_LEN], user_s[UUID_STR_LEN], exp[40], iso[40], at[40];
+	char rid_s[UUID_STR_LEN], exp[40], iso[ISO_TIME_LEN];
 	long long seq, n, future, price;
-	json_object *o, *e;
+	struct event *e;
+	json_object *o;
 	int rc;
 
 	if ((rc = api_auth_active(c, user, &seq)) != 0)
@@ -187,7 +188,6 @@ api_hold(struct api_ctx *c)
 	if (util_mysql_to_iso(exp, iso, sizeof(iso)) == -1)
 		return -1;
 	util_uuid_format(rid, rid_s);
-	util_uuid_format(user, user_s);
 	o = json_object_new_object();
 	json_object_object_add(o, "reservationId", json_object_new_string(rid_s));
 	json_object_object_add(o, "expiresAt", json_object_new_string(iso));
@@ -196,15 +196,12 @@ api_hold(struct api_ctx *c)
 	json_object_object_add(o, "price", json_object_new_int64(price));
 	http_json(c->w, 201, o);
 
-	util_now_iso(at, sizeof(at));
-	e = json_object_new_object();
-	json_object_object_add(e, "type", json_object_new_string("seat.held"));
-	json_object_object_add(e, "reservationId", json_object_new_string(rid_s));
-	json_object_object_add(e, "userId", json_object_new_string(user_s));
-	json_object_object_add(e, "date", json_object_new_string(date));
-	json_object_object_add(e, "seatNumber", json_object_new_int64(seat));
-	json_object_object_add(e, "expiresAt", json_object_new_string(iso));
-	json_object_object_add(e, "at", json_object_new_string(at));
-	http_event(c->w, EVENTS_RESERVATIONS, rid_s, e);
+	if ((e = api_event(c, EVENT_SEAT_HELD)) != NULL) {
+		memcpy(e->reservation, rid, 16);
+		memcpy(e->user, user, 16);
+		snprintf(e->date, sizeof(e->date), "%.10s", date);
+		e->seat = seat;
+		snprintf(e->expires_at, sizeof(e->expires_at), "%s", iso);
+	}
 	return 0;
 }

@@ -13,7 +13,7 @@
 
 #include "api.h"
 #include "db.h"
-#include "events.h"
+#include "event.h"
 #include "model.h"
 #include "queue.h"
 #include "util.h"
@@ -100,22 +100,18 @@ token_body(const struct api_ctx *c, const struct token_row *t, int with_token)
 	return o;
 }
 
+/* Collect a token.issued / token.released event of t. */
 static void
-queue_event(struct api_ctx *c, const char *type, const struct token_row *t,
-    const char *reason)
+queue_event(struct api_ctx *c, enum event_type type, const struct token_row *t,
+    enum event_reason reason)
 {
-	json_object *e = json_object_new_object();
-	char user[UUID_STR_LEN], at[40];
+	struct event *e;
 
-	util_uuid_format(t->user, user);
-	util_now_iso(at, sizeof(at));
-	json_object_object_add(e, "type", json_object_new_string(type));
-	json_object_object_add(e, "userId", json_object_new_string(user));
-	json_object_object_add(e, "seq", json_object_new_int64(t->seq));
-	if (reason != NULL)
-		json_object_object_add(e, "reason", json_object_new_string(reason));
-	json_object_object_add(e, "at", json_object_new_string(at));
-	http_event(c->w, EVENTS_QUEUE, user, e);
+	if ((e = api_event(c, type)) == NULL)
+		return;
+	memcpy(e->user, t->user, 16);
+	e->seq = t->seq;
+	e->reason = reason;
 }
 
 /* Answer with t, reading the serving counter and rate first (the token
@@ -192,7 +188,7 @@ api_token_issue(struct api_ctx *c)
 	t.state = TOKEN_WAITING;
 	if (answer(c, &t, 201) == -1)
 		return -1;
-	queue_event(c, "token.issued", &t, NULL);
+	queue_event(c, EVENT_TOKEN_ISSUED, &t, EVENT_REASON_NONE);
 	return 0;
 }
 
@@ -234,7 +230,7 @@ api_token_release(struct api_ctx *c)
 	t.state = TOKEN_EXPIRED;
 	http_json(c->w, 200, token_body(c, &t, 1));
 	if (n == 1)
-		queue_event(c, "token.released", &t, "left");
+		queue_event(c, EVENT_TOKEN_RELEASED, &t, EVENT_REASON_LEFT);
 	return 0;
 }
 

@@ -3,7 +3,8 @@
  *
  *   read (bounded) -> route -> parse body -> validate parameters (table)
  *   -> handler [inside db_tx_run() for ROUTE_TX, with Idempotency-Key]
- *   -> write -> publish the handler's events (only after a commit)
+ *   -> write -> send the events the handler collected in its context
+ *      (only after a commit; dropped on a rollback or a retry)
  *
  * A transaction that fails on a deadlock or lock wait timeout is retried
  * from the start by db_tx_run() (DB_TX_ATTEMPTS in all): every handler is
@@ -27,6 +28,7 @@
 #include "accesslog.h"
 #include "api.h"
 #include "db.h"
+#include "event.h"
 #include "events.h"
 #include "idem.h"
 #include "log.h"
@@ -37,6 +39,7 @@
 
 static const struct config *app_cfg;
 static struct http_req req;      /* large (body buffer): static, reused */
+static struct event_list app_events;    /* of the request; memory reused */
 static pid_t app_pid;
 static unsigned long app_kafka_failed;  /* events_failed() already counted */
 
@@ -128,6 +131,7 @@ app_fini(void)
 {
 	events_fini(5000);
 	app_count_kafka_failures();
+	event_list_free(&app_events);
 	db_close();
 }
 
@@ -286,6 +290,7 @@ app_tx_body(void *arg)
 
 	/* A retry starts from nothing. */
 	http_resp_clear(c->w);
+	event_list_clear(c->events);
 	if (t->idem) {
 		switch (idem_begin(c->cfg, c->r, c->w)) {
 		case IDEM_PROCEED:
@@ -311,38 +316,36 @@ app_tx_failed(void *arg, int attempt)
 	scoreboard_count_mysql_error();
 }
 
-/* Run a ROUTE_TX handler in its transaction. */
+/* Run a ROUTE_TX handler in its transaction.  Leaves in c->events only
+ * what a committed success did. */
 static void
 run_tx(const struct route *rt, struct api_ctx *c)
 {
 	struct app_tx t = { rt, c,
 	    (rt->flags & ROUTE_IDEMPOTENT) && c->r->idem_key != NULL };
-	int i;
 
 	switch (db_tx_run(app_tx_body, app_tx_failed, &t)) {
 	case DB_TX_COMMIT:
-		if (c->w->status >= 400) {
-			/* a stored error answer: no events */
-			for (i = 0; i < c->w->nevents; i++)
-				free(c->w->events[i].json);
-			c->w->nevents = 0;
-		}
+		if (c->w->status >= 400)
+			event_list_clear(c->events);   /* a stored error */
 		return;
 	case DB_TX_ROLLBACK:
+		event_list_clear(c->events);
 		return;
 	case DB_TX_ERROR:
 		break;
 	}
+	event_list_clear(c->events);
 	http_resp_clear(c->w);
 	db_failure(c->w);
 }
 
 static void
-dispatch(struct http_req *r, struct http_resp *w)
+dispatch(struct api_ctx *c)
 {
+	struct http_req *r = c->r;
+	struct http_resp *w = c->w;
 	const struct route *rt;
-	struct params p;
-	struct api_ctx c = { app_cfg, r, w, &p };
 	char allow[64];
 	int status = 0;
 	long long amax;
@@ -367,7 +370,7 @@ dispatch(struct http_req *r, struct http_resp *w)
 		return;
 	amax = (rt->flags & ROUTE_AMOUNT_CHARGE) ? app_cfg->max_charge_amount :
 	    app_cfg->max_balance;
-	if (validate_params(r, rt->want, rt->required, amax, &p, w) == -1)
+	if (validate_params(r, rt->want, rt->required, amax, c->p, w) == -1)
 		return;
 	if (r->idem_key != NULL && (rt->flags & ROUTE_IDEMPOTENT) &&
 	    idem_key_valid(r->idem_key) == -1) {
@@ -376,11 +379,13 @@ dispatch(struct http_req *r, struct http_resp *w)
 		return;
 	}
 	if (rt->flags & ROUTE_TX) {
-		run_tx(rt, &c);
+		run_tx(rt, c);
 		return;
 	}
-	if (rt->fn(&c) == -1) {
+	/* Autocommit: whatever the handler did is committed already. */
+	if (rt->fn(c) == -1) {
 		scoreboard_count_mysql_error();
+		event_list_clear(c->events);
 		http_resp_clear(w);
 		db_failure(w);
 	}
@@ -390,10 +395,19 @@ void
 app_handle(FCGX_Request *f)
 {
 	struct http_resp w;
-	int rc, i;
+	struct params p;
+	struct api_ctx c;
+	size_t i;
+	int rc;
 
 	app_request_start(f);
 	memset(&w, 0, sizeof(w));
+	event_list_clear(&app_events);
+	c.cfg = app_cfg;
+	c.r = &req;
+	c.w = &w;
+	c.p = &p;
+	c.events = &app_events;
 	if (req.json != NULL)
 		json_object_put(req.json);
 	req.json = NULL;
@@ -407,15 +421,15 @@ app_handle(FCGX_Request *f)
 	else if (rc != 0)
 		http_error(&w, 400, "BAD_REQUEST", "malformed request");
 	else
-		dispatch(&req, &w);
+		dispatch(&c);
 	app_cur.status = w.status != 0 ? w.status : 200;
 	if (!app_cur.sent) {
 		http_header(&w, "X-Request-Id", req.request_id);
 		http_write(&req, &w);
 	}
-	for (i = 0; i < w.nevents; i++)
-		events_publish(w.events[i].topic, w.events[i].key,
-		    w.events[i].json);
+	for (i = 0; i < app_events.n; i++)
+		events_send(&app_events.v[i]);
+	event_list_clear(&app_events);
 	http_resp_clear(&w);
 	if (req.json != NULL) {
 		json_object_put(req.json);

@@ -8,6 +8,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "event.h"
 #include "log.h"
 #include "util.h"
 
@@ -120,6 +121,26 @@ events_publish(enum events_topic t, const char *key, const char *json)
 	}
 	rd_kafka_poll(rk, 0);
 	return 0;
+}
+
+int
+events_send(const struct event *ev)
+{
+	char key[UUID_STR_LEN];
+	json_object *o;
+	int rc;
+
+	if ((o = event_json(ev)) == NULL) {
+		failed++;
+		log_warn("event '%s' not queued: out of memory",
+		    event_type_name(ev->type));
+		return -1;
+	}
+	event_key(ev, key);
+	rc = events_publish(event_topic(ev->type), key,
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return rc;
 }
 
 void

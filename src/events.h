@@ -6,8 +6,8 @@
  * message.timeout.ms) and events_healthy() turns false.
  *
  * Topics: <prefix>.queue (key: userId) and <prefix>.reservations (key:
- * reservationId).  Payloads are JSON objects with at least "type" and "at";
- * see README "Events".
+ * reservationId).  Payloads are JSON objects with at least "type" and "at",
+ * built by event.c from its table; see README "Events".
  */
 #ifndef CONCERT_EVENTS_H
 #define CONCERT_EVENTS_H
@@ -27,6 +27,12 @@ const char *events_topic_name(enum events_topic t);
 /* Enqueue one message (copied).  0, or -1 if the local queue refused it
  * (logged; the consumer's sweep repairs what a lost event would have done). */
 int events_publish(enum events_topic t, const char *key, const char *json);
+
+struct event;
+
+/* Publish ev (event.h) on its type's topic with its key.  0 / -1 as
+ * events_publish. */
+int events_send(const struct event *ev);
 
 /* Serve delivery reports; cheap, call often. */
 void events_poll(void);

@@ -155,24 +155,6 @@ http_header(struct http_resp *w, const char *name, const char *value)
 }
 
 void
-http_event(struct http_resp *w, int topic, const char *key,
-    json_object *payload)
-{
-	struct http_event *ev;
-
-	if (w->nevents >= HTTP_MAX_EVENTS) {
-		json_object_put(payload);
-		return;
-	}
-	ev = &w->events[w->nevents++];
-	ev->topic = topic;
-	snprintf(ev->key, sizeof(ev->key), "%s", key);
-	ev->json = strdup(json_object_to_json_string_ext(payload,
-	    JSON_C_TO_STRING_PLAIN));
-	json_object_put(payload);
-}
-
-void
 http_write(struct http_req *r, struct http_resp *w)
 {
 	const char *body = "";
@@ -204,12 +186,8 @@ http_write(struct http_req *r, struct http_resp *w)
 void
 http_resp_clear(struct http_resp *w)
 {
-	int i;
-
 	if (w->body != NULL)
 		json_object_put(w->body);
-	for (i = 0; i < w->nevents; i++)
-		free(w->events[i].json);
 	memset(w, 0, sizeof(*w));
 }
 

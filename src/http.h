@@ -12,7 +12,6 @@
 
 #define HTTP_MAX_BODY   16384
 #define HTTP_MAX_PATH   256
-#define HTTP_MAX_EVENTS 4
 
 enum http_method {
 	HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_DELETE, HTTP_PATCH,
@@ -35,18 +34,10 @@ struct http_req {
 	json_object *json;          /* parsed body (object) or NULL */
 };
 
-struct http_event {
-	int topic;                  /* enum events_topic */
-	char key[64];
-	char *json;                 /* malloc'd */
-};
-
 struct http_resp {
 	int status;
 	json_object *body;          /* owned; NULL means empty body */
 	char headers[256];          /* extra header lines, each ending \r\n */
-	struct http_event events[HTTP_MAX_EVENTS];  /* published after commit */
-	int nevents;
 };
 
 /* Fill r from the FastCGI environment; reads at most HTTP_MAX_BODY+1 bytes
@@ -69,17 +60,13 @@ void http_json(struct http_resp *w, int status, json_object *body);
 /* Append one extra header line ("Name: value"). */
 void http_header(struct http_resp *w, const char *name, const char *value);
 
-/* Queue an event to publish after the transaction commits. */
-void http_event(struct http_resp *w, int topic, const char *key,
-    json_object *payload);
-
 /* Serialise w to the FastCGI output stream. */
 void http_write(struct http_req *r, struct http_resp *w);
 
 /* Render status line text: "201 Created". */
 const char *http_status_text(int status);
 
-/* Free everything w owns (not the events' json if already taken). */
+/* Free everything w owns and empty it. */
 void http_resp_clear(struct http_resp *w);
 
 /*

@@ -20,10 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "consumer.h"
 #include "db.h"
+#include "event.h"
 #include "events.h"
 #include "log.h"
 #include "model.h"
@@ -38,22 +37,15 @@
 #define ADMIT_RATE_WINDOW_MS 5000
 #define ADMIT_RATE_ALPHA     0.3
 
-/* token.admitted / token.lapsed events published per pass, at most (the
+/* Lapsed tokens named in token.lapsed events per pass, at most (the
  * events inform; the database is the truth). */
-#define ADMIT_EVENTS_MAX 1024
+#define ADMIT_LAPSED_NAMED 1024
 
 static struct db_stmt *st_lock, *st_lapse_sel, *st_lapse, *st_active,
     *st_wait_sel, *st_admit, *st_has_waiting, *st_state;
 
-struct admit_user {
-	long long seq;
-	unsigned char user[16];
-};
-
-/* Users whose state changed in the current pass, published after commit. */
-static struct admit_user admitted_users[ADMIT_EVENTS_MAX];
-static struct admit_user lapsed_users[ADMIT_EVENTS_MAX];
-static size_t n_admitted_users, n_lapsed_users;
+/* token.lapsed / token.admitted of the current pass, sent after commit. */
+static struct event_list admit_events;
 /* Seqs picked by the current pass (bounded by max_active_tokens). */
 static long long *picked;
 static size_t picked_cap;
@@ -72,7 +64,7 @@ admit_init(void)
 	    "SELECT seq, user_id FROM queue_tokens "
 	    "WHERE state = " SQL_TOKEN_ACTIVE " "
 	    "AND expires_at <= UTC_TIMESTAMP(3) "
-	    "LIMIT " MODEL_STR(ADMIT_EVENTS_MAX) " FOR UPDATE");
+	    "LIMIT " MODEL_STR(ADMIT_LAPSED_NAMED) " FOR UPDATE");
 	st_lapse = db_stmt(
 	    "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED ", "
 	    "live_user = NULL "
@@ -146,6 +138,18 @@ admit_update(const struct config *cfg, size_t n)
 	return total;
 }
 
+/* Remember a token whose state this pass changes, for its event. */
+static void
+admit_note(enum event_type type, long long seq, const unsigned char user[16])
+{
+	struct event *e;
+
+	if ((e = event_list_add(&admit_events, type)) != NULL) {
+		e->seq = seq;
+		memcpy(e->user, user, 16);
+	}
+}
+
 struct admit_job {
 	const struct config *cfg;
 	struct admit_result res;
@@ -165,7 +169,7 @@ admit_tx(void *arg)
 	unsigned char user[16];
 	int rc;
 
-	n_admitted_users = n_lapsed_users = 0;
+	event_list_clear(&admit_events);
 	if (db_exec(st_lock, "") < 0)
 		return DB_TX_ERROR;
 	rc = db_fetch(st_lock, "idii", &serving, &rate, &window_ms, &window_n);
@@ -180,13 +184,8 @@ admit_tx(void *arg)
 	/* Lapse first, so the slots they free are given out in this pass. */
 	if (db_exec(st_lapse_sel, "") < 0)
 		return DB_TX_ERROR;
-	while ((rc = db_fetch(st_lapse_sel, "iu", &seq, user)) == 1) {
-		if (n_lapsed_users < ADMIT_EVENTS_MAX) {
-			lapsed_users[n_lapsed_users].seq = seq;
-			memcpy(lapsed_users[n_lapsed_users].user, user, 16);
-			n_lapsed_users++;
-		}
-	}
+	while ((rc = db_fetch(st_lapse_sel, "iu", &seq, user)) == 1)
+		admit_note(EVENT_TOKEN_LAPSED, seq, user);
 	if (rc < 0)
 		return DB_TX_ERROR;
 	if ((lapsed = db_exec(st_lapse, "")) < 0)
@@ -215,12 +214,7 @@ admit_tx(void *arg)
 			picked[n++] = seq;
 			if (seq > max_seq)
 				max_seq = seq;
-			if (n_admitted_users < ADMIT_EVENTS_MAX) {
-				admitted_users[n_admitted_users].seq = seq;
-				memcpy(admitted_users[n_admitted_users].user,
-				    user, 16);
-				n_admitted_users++;
-			}
+			admit_note(EVENT_TOKEN_ADMITTED, seq, user);
 		}
 		db_done(st_wait_sel);
 		if (rc < 0)
@@ -274,25 +268,6 @@ admit_tx(void *arg)
 	return DB_TX_COMMIT;
 }
 
-/* Publish one token.admitted / token.lapsed event keyed by userId. */
-static void
-admit_publish(const char *type, const struct admit_user *u, const char *at)
-{
-	char uid[UUID_STR_LEN];
-	json_object *o = json_object_new_object();
-
-	if (o == NULL)
-		return;
-	util_uuid_format(u->user, uid);
-	json_object_object_add(o, "type", json_object_new_string(type));
-	json_object_object_add(o, "userId", json_object_new_string(uid));
-	json_object_object_add(o, "seq", json_object_new_int64(u->seq));
-	json_object_object_add(o, "at", json_object_new_string(at));
-	events_publish(EVENTS_QUEUE, uid,
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-}
-
 static void
 admit_failed(void *arg, int attempt)
 {
@@ -305,18 +280,17 @@ admit_pass(const struct config *cfg, struct admit_result *res)
 {
 	struct admit_job j;
 	struct admit_result *r = &j.res;
-	char at[ISO_TIME_LEN];
 	size_t i;
 
 	memset(&j, 0, sizeof(j));
 	j.cfg = cfg;
-	if (db_tx_run(admit_tx, admit_failed, &j) != DB_TX_COMMIT)
+	if (db_tx_run(admit_tx, admit_failed, &j) != DB_TX_COMMIT) {
+		event_list_clear(&admit_events);    /* rolled back: untrue */
 		return -1;
-	util_now_iso(at, sizeof(at));
-	for (i = 0; i < n_lapsed_users; i++)
-		admit_publish("token.lapsed", &lapsed_users[i], at);
-	for (i = 0; i < n_admitted_users; i++)
-		admit_publish("token.admitted", &admitted_users[i], at);
+	}
+	for (i = 0; i < admit_events.n; i++)
+		events_send(&admit_events.v[i]);
+	event_list_clear(&admit_events);
 	if (r->admitted > 0 || r->lapsed > 0)
 		log_info("admitted %lld, lapsed %lld (active %lld/%ld, "
 		    "serving %lld, rate %.2f/s)", r->admitted, r->lapsed,

@@ -91,8 +91,4 @@ int expire_heap_run(int64_t now_ms, int max);
  */
 int expire_sweep(const struct config *cfg);
 
-/* Parse an ISO-8601 UTC time "YYYY-MM-DDTHH:MM:SS[.fff...]Z" (also with a
- * space for 'T' or "+00:00" for 'Z') into epoch ms.  0 / -1. */
-int expire_parse_iso(const char *s, int64_t *ms);
-
 #endif

@@ -17,12 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <json-c/json.h>
 
 #include "consumer.h"
 #include "db.h"
+#include "event.h"
 #include "events.h"
 #include "heap.h"
 #include "log.h"
@@ -111,31 +109,11 @@ expire_tx(void *arg)
 	return DB_TX_COMMIT;
 }
 
-static void
-expire_publish(const unsigned char id[16], const char *date, long long seat)
-{
-	char rid[UUID_STR_LEN], at[ISO_TIME_LEN];
-	json_object *o = json_object_new_object();
-
-	if (o == NULL)
-		return;
-	util_uuid_format(id, rid);
-	util_now_iso(at, sizeof(at));
-	json_object_object_add(o, "type", json_object_new_string("seat.released"));
-	json_object_object_add(o, "reservationId", json_object_new_string(rid));
-	json_object_object_add(o, "date", json_object_new_string(date));
-	json_object_object_add(o, "seatNumber", json_object_new_int64(seat));
-	json_object_object_add(o, "reason", json_object_new_string("expired"));
-	json_object_object_add(o, "at", json_object_new_string(at));
-	events_publish(EVENTS_RESERVATIONS, rid,
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-}
-
 int
 expire_reservation(const unsigned char id[16])
 {
 	struct expire_job j = { id, "", 0 };
+	struct event ev;
 	char rid[UUID_STR_LEN];
 
 	util_uuid_format(id, rid);
@@ -145,7 +123,12 @@ expire_reservation(const unsigned char id[16])
 	case DB_TX_COMMIT:
 		log_info("hold expired, reservation '%s' (%s seat %lld)",
 		    rid, j.date, j.seat);
-		expire_publish(id, j.date, j.seat);
+		event_init(&ev, EVENT_SEAT_RELEASED);
+		memcpy(ev.reservation, id, 16);
+		snprintf(ev.date, sizeof(ev.date), "%.10s", j.date);
+		ev.seat = j.seat;
+		ev.reason = EVENT_REASON_EXPIRED;
+		events_send(&ev);
 		return 1;
 	case DB_TX_ERROR:
 		break;
@@ -244,45 +227,4 @@ expire_sweep(const struct config *cfg)
 			break;
 	}
 	return failed ? -1 : count;
-}
-
-/* ---------------------------------------------------------------- time */
-
-int
-expire_parse_iso(const char *s, int64_t *ms)
-{
-	struct tm tm;
-	int y, mo, d, h, mi, sec, n = 0, frac = 0, digits = 0;
-	const char *p;
-	time_t t;
-
-	if (sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
-	    &sec, &n) != 6 || n != 19)
-		return -1;
-	p = s + n;
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-			if (digits < 3)
-				frac = frac * 10 + (*p - '0');
-		if (digits == 0)
-			return -1;
-		for (; digits < 3; digits++)
-			frac *= 10;
-	}
-	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0 && *p != '\0')
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return -1;
-	*ms = (int64_t)t * 1000 + frac;
-	return 0;
 }

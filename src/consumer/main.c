@@ -49,6 +49,7 @@
 #include "config.h"
 #include "consumer.h"
 #include "db.h"
+#include "event.h"
 #include "events.h"
 #include "log.h"
 #include "util.h"
@@ -491,40 +492,28 @@ kafka_subscribe(char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- messages */
 
-static const char *
-json_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* seat.held: remember its deadline.  0, or -1 if the payload is unusable. */
 static int
-handle_seat_held(json_object *o)
+handle_seat_held(const struct event *ev)
 {
-	const char *rid = json_str(o, "reservationId");
-	const char *exp = json_str(o, "expiresAt");
-	unsigned char id[16];
-	int64_t due;
+	char rid[UUID_STR_LEN];
 
-	if (rid == NULL || exp == NULL || util_uuid_parse(rid, id) == -1 ||
-	    expire_parse_iso(exp, &due) == -1)
+	if ((ev->fields & (EVENT_F_RESERVATION | EVENT_F_EXPIRES)) !=
+	    (EVENT_F_RESERVATION | EVENT_F_EXPIRES))
 		return -1;
-	if (expire_heap_push(due + MAIN_EXPIRE_GRACE_MS, id) == -1)
+	if (expire_heap_push(ev->expires_ms + MAIN_EXPIRE_GRACE_MS,
+	    ev->reservation) == -1) {
+		util_uuid_format(ev->reservation, rid);
 		log_debug("deadline heap full, '%s' left to the sweep", rid);
+	}
 	return 0;
 }
 
 static void
 handle_message(const rd_kafka_message_t *m)
 {
-	json_tokener *tok = NULL;
-	json_object *o = NULL;
-	const char *type, *topic;
+	struct event ev;
+	const char *topic;
 	int wait_admit = 0;
 
 	if (m->err) {
@@ -534,36 +523,36 @@ handle_message(const rd_kafka_message_t *m)
 		return;
 	}
 	topic = rd_kafka_topic_name(m->rkt);
-	if ((tok = json_tokener_new()) != NULL && m->len > 0)
-		o = json_tokener_parse_ex(tok, m->payload, (int)m->len);
-	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-	    (type = json_str(o, "type")) == NULL) {
+	if (event_parse(m->payload, m->len, &ev) == -1) {
 		log_warn("event skipped, '%s'[%d]@%lld: not a JSON object with "
 		    "a \"type\"", topic, (int)m->partition, (long long)m->offset);
 		goto done;
 	}
-	if (strcmp(type, "token.issued") == 0 ||
-	    strcmp(type, "token.released") == 0 ||
-	    strcmp(type, "payment.completed") == 0) {
+	switch (ev.type) {
+	case EVENT_TOKEN_ISSUED:
+	case EVENT_TOKEN_RELEASED:
+	case EVENT_PAYMENT_COMPLETED:
 		wait_admit = 1;
-	} else if (strcmp(type, "seat.held") == 0) {
-		if (handle_seat_held(o) == -1)
+		break;
+	case EVENT_SEAT_HELD:
+		if (handle_seat_held(&ev) == -1)
 			log_warn("event skipped, '%s'[%d]@%lld: seat.held without "
 			    "a valid reservationId / expiresAt", topic,
 			    (int)m->partition, (long long)m->offset);
-	} else if (strcmp(type, "seat.released") != 0 &&
-	    strcmp(type, "token.admitted") != 0 &&
-	    strcmp(type, "token.lapsed") != 0) {
-		/* Our own events come back on the same topics: ignored. */
+		break;
+	case EVENT_SEAT_RELEASED:
+	case EVENT_TOKEN_ADMITTED:
+	case EVENT_TOKEN_LAPSED:
+		break;          /* our own events come back: nothing to do */
+	case EVENT_UNKNOWN:
+	case EVENT__MAX:
 		log_warn("event skipped, '%s'[%d]@%lld: unknown type '%.64s'",
-		    topic, (int)m->partition, (long long)m->offset, type);
+		    topic, (int)m->partition, (long long)m->offset,
+		    ev.type_name);
+		break;
 	}
 done:
 	offset_done(m, wait_admit);
-	if (o != NULL)
-		json_object_put(o);
-	if (tok != NULL)
-		json_tokener_free(tok);
 }
 
 /* ---------------------------------------------------------------- loop */
