@@ -71,9 +71,6 @@ int expire_heap_push(int64_t due_ms, const unsigned char id[16]);
 /* Earliest remembered deadline (epoch ms), or -1 if none. */
 int64_t expire_heap_next(void);
 
-/* Number of remembered deadlines. */
-size_t expire_heap_size(void);
-
 /*
  * Expire every remembered reservation whose deadline is <= now_ms, at most
  * max of them.  While the database is unreachable the due entry is kept

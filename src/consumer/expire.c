@@ -157,12 +157,6 @@ expire_heap_next(void)
 	return e != NULL ? e->due_ms : -1;
 }
 
-size_t
-expire_heap_size(void)
-{
-	return heap_size(&deadlines);
-}
-
 int
 expire_heap_run(int64_t now_ms, int max)
 {
