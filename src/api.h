@@ -63,6 +63,16 @@ int api_metrics(struct api_ctx *c);
  */
 int api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq);
 
+/*
+ * api_auth_active() reads the token without a lock, so the admission may
+ * end (DELETE /token, a payment, the consumer's lapse) while the request
+ * waits on other rows.  Before depending on it, a transaction re-checks
+ * it here under the token's row lock, at the token's place in the lock
+ * order (last): 0 still ACTIVE and unexpired (locked until the commit),
+ * 1 when w was set to 403 TOKEN_EXPIRED, -1 on a database error.
+ */
+int api_token_still_active(struct api_ctx *c, long long seq);
+
 /* Per-module statement preparation, called by api_prepare. */
 int api_token_prepare(void);
 int api_reservation_prepare(void);

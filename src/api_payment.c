@@ -125,6 +125,10 @@ api_pay(struct api_ctx *c)
 	}
 	if (db_exec(st_confirm, "u", rid) != 1)
 		return -1;
+	/* The admission the payment was authorised by must still hold (it
+	 * is also what is ended below). */
+	if ((rc = api_token_still_active(c, seq)) != 0)
+		return rc < 0 ? -1 : 0;
 	if (db_exec(st_other_holds, "uu", user, rid) < 0 ||
 	    db_fetch(st_other_holds, "i", &n) != 1)
 		return -1;

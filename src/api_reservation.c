@@ -7,7 +7,10 @@
  *
  * A hold is one conditional UPDATE of the seat row; the affected-row count
  * decides the single winner among any number of concurrent requests.
- * Lock order (shared with payments): seat, user, reservation, token.
+ * Lock order (shared with payments): seat, user, reservation, token.  The
+ * token is read unlocked to authorise, then re-checked under its lock
+ * before it is extended: a hold is answered 201 only with an admission
+ * that outlives it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -178,6 +181,10 @@ api_hold(struct api_ctx *c)
 	}
 	if (db_exec(st_res_ins, "uusi", rid, user, date, seat) != 1)
 		return -1;
+	/* The admission must outlive the hold: if it ended meanwhile, no
+	 * hold (its owner could not pay for it). */
+	if ((rc = api_token_still_active(c, seq)) != 0)
+		return rc < 0 ? -1 : 0;
 	if (db_exec(st_tok_extend, "ii",
 	    (long long)c->cfg->hold_ttl_seconds + 1, seq) < 0)
 		return -1;

@@ -19,7 +19,7 @@
 #include "util.h"
 
 static struct db_stmt *st_lookup, *st_live, *st_lapse_one, *st_user_ins,
-    *st_tok_ins, *st_qstate, *st_release;
+    *st_tok_ins, *st_qstate, *st_release, *st_still_active;
 
 /* Columns shared by lookups: seq, user, state, lapsed?, seconds left. */
 #define TOKEN_COLS \
@@ -49,8 +49,11 @@ api_token_prepare(void)
 	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3)"
 	    " WHERE seq = ? AND state IN (" SQL_TOKEN_WAITING ", "
 	    SQL_TOKEN_ACTIVE ")");
+	st_still_active = db_stmt("SELECT 1 FROM queue_tokens WHERE seq = ?"
+	    " AND state = " SQL_TOKEN_ACTIVE " AND expires_at > UTC_TIMESTAMP(3)"
+	    " FOR UPDATE");
 	return st_lookup && st_live && st_lapse_one && st_user_ins &&
-	    st_tok_ins && st_qstate && st_release ? 0 : -1;
+	    st_tok_ins && st_qstate && st_release && st_still_active ? 0 : -1;
 }
 
 struct token_row {
@@ -264,4 +267,24 @@ api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq)
 		    "the token's admission has ended; request a new token");
 		return 1;
 	}
+}
+
+int
+api_token_still_active(struct api_ctx *c, long long seq)
+{
+	long long one;
+	int rc;
+
+	if (db_exec(st_still_active, "i", seq) < 0)
+		return -1;
+	rc = db_fetch(st_still_active, "i", &one);
+	db_done(st_still_active);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		http_error(c->w, 403, "TOKEN_EXPIRED",
+		    "the token's admission has ended; request a new token");
+		return 1;
+	}
+	return 0;
 }
