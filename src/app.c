@@ -260,7 +260,15 @@ app_request_done(void)
 static void
 db_failure(struct http_resp *w)
 {
-	if (db_err_unavailable()) {
+	if (db_err_commit_unknown()) {
+		/* No Retry-After: a blind retry could apply it twice. */
+		log_warn("mysql connection lost during commit, outcome unknown "
+		    "(request %s)", app_cur.rid);
+		http_error(w, 500, "COMMIT_UNKNOWN",
+		    "the database connection was lost while committing; the "
+		    "request may have taken effect: check before repeating it, "
+		    "or repeat it with the same Idempotency-Key");
+	} else if (db_err_unavailable()) {
 		http_error(w, 503, "DB_UNAVAILABLE",
 		    "the database is unavailable; retry later");
 		http_header(w, "Retry-After", "1");

@@ -45,12 +45,14 @@ static struct {
 	int nstmts;
 	unsigned err_no;
 	char err[512];
+	int commit_unknown;             /* err_no: connection lost in COMMIT */
 } db;
 
 static void
 set_err(unsigned no, const char *msg)
 {
 	db.err_no = no;
+	db.commit_unknown = 0;
 	snprintf(db.err, sizeof(db.err), "%s", msg ? msg : "");
 }
 
@@ -511,8 +513,11 @@ db_commit(void)
 	}
 	if (mysql_commit(db.conn) != 0) {
 		set_err(mysql_errno(db.conn), mysql_error(db.conn));
-		if (conn_lost(db.err_no))
+		if (conn_lost(db.err_no)) {
+			/* The COMMIT was sent: it may have been applied. */
+			db.commit_unknown = 1;
 			db_close();
+		}
 		return -1;
 	}
 	return 0;
@@ -581,6 +586,12 @@ int
 db_err_retryable(void)
 {
 	return db.err_no == DB_ER_DEADLOCK || db.err_no == DB_ER_LOCK_WAIT_TIMEOUT;
+}
+
+int
+db_err_commit_unknown(void)
+{
+	return db.err_no != 0 && db.commit_unknown;
 }
 
 int

@@ -105,6 +105,11 @@ const char *db_error(void);
  * lock wait timeout), 0 otherwise. */
 int db_err_retryable(void);
 
+/* 1 if the last error is the connection lost during COMMIT: the
+ * transaction may or may not have been committed, so it must not be
+ * presented as safe to retry.  (db_err_unavailable() is 1 too.) */
+int db_err_commit_unknown(void);
+
 /* 1 if the last error means the server is unreachable / went away. */
 int db_err_unavailable(void);
 

@@ -199,3 +199,35 @@ def test_hold_does_not_revive_a_token_that_lapsed_while_it_waited():
     assert holds_of(user) == 0
     assert sql_value("SELECT expires_at <= UTC_TIMESTAMP(3) FROM queue_tokens"
                      " WHERE token = UNHEX('%s')" % tok) == "1"
+
+
+# ---------------------------------------------------------------- item 9
+
+def commits_waiting():
+    """Ids of worker connections whose COMMIT is waiting (BLOCK_COMMIT)."""
+    return [r[0] for r in sql("SELECT id FROM information_schema.processlist"
+                              " WHERE command = 'Query' AND info = 'COMMIT'")]
+
+
+def test_connection_lost_during_commit_is_not_answered_retry():
+    """The outcome of a COMMIT whose connection died is unknown: the answer
+    must say so (distinct code, no Retry-After), not invite a blind retry
+    that could charge twice."""
+    user = new_user()
+    r = api("POST", "/balance", {"userId": user, "amount": 100})
+    assert r.status == 200, r
+    blocker = RowLock("BACKUP STAGE START; BACKUP STAGE BLOCK_COMMIT")
+    with blocker:
+        c = Background(lambda: api("POST", "/balance",
+                                   {"userId": user, "amount": 5}))
+        ids = wait_until(commits_waiting, 10, 0.02,
+                         "the charge's COMMIT to wait")
+        assert len(ids) == 1, ids
+        sql("KILL CONNECTION %s" % ids[0])
+        r = c.result()
+        blocker.p.stdin.write("BACKUP STAGE END;\n")
+    assert r.status == 500 and r.error_code == "COMMIT_UNKNOWN", r
+    assert r.header("Retry-After") is None, r.headers
+    # the worker recovers: the next request is served normally
+    r = api("GET", "/balance?userId=" + user)
+    assert r.status == 200 and r.json["currentBalance"] in (100, 105), r
