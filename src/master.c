@@ -41,8 +41,10 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "clock.h"
 #include "log.h"
 #include "scoreboard.h"
+#include "sig.h"
 #include "worker.h"
 
 /* Cap of the breaker's back-off, which doubles on each consecutive trip. */
@@ -62,15 +64,11 @@ struct master_child {
 	uint64_t slow_logged; /* accepted count of the request last slow-logged */
 };
 
-static volatile sig_atomic_t master_sig_chld;
-static volatile sig_atomic_t master_sig_hup;
-static volatile sig_atomic_t master_sig_usr1;
-static volatile sig_atomic_t master_sig_stop;   /* the signal number */
-
 static const int master_signals[] = {
 	SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1
 };
-#define MASTER_NSIGNALS (sizeof(master_signals) / sizeof(master_signals[0]))
+static const int master_stop_signals[] = { SIGTERM, SIGINT, SIGQUIT };
+static const int master_ignored[] = { SIGPIPE };
 
 static struct {
 	struct config *cfg;
@@ -99,70 +97,19 @@ static struct {
 	int stopping;
 } m;
 
-static long long
-master_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-master_on_signal(int signo)
-{
-	switch (signo) {
-	case SIGCHLD:
-		master_sig_chld = 1;
-		break;
-	case SIGHUP:
-		master_sig_hup = 1;
-		break;
-	case SIGUSR1:
-		master_sig_usr1 = 1;
-		break;
-	default:
-		master_sig_stop = signo;
-		break;
-	}
-}
-
 void
 master_block_signals(void)
 {
-	sigset_t set;
-	size_t i;
-
-	sigemptyset(&set);
-	for (i = 0; i < MASTER_NSIGNALS; i++)
-		sigaddset(&set, master_signals[i]);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	sig_mask(SIG_BLOCK, master_signals, SIG_COUNT(master_signals));
 }
 
 static int
 master_install_signals(void)
 {
-	struct sigaction sa;
-	size_t i;
-
 	master_block_signals();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = master_on_signal;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < MASTER_NSIGNALS; i++)
-		sigaddset(&sa.sa_mask, master_signals[i]);
-	sa.sa_flags = SA_NOCLDSTOP;
-	for (i = 0; i < MASTER_NSIGNALS; i++) {
-		if (sigaction(master_signals[i], &sa, NULL) == -1) {
-			log_error("sigaction %d failed: %s", master_signals[i],
-			    strerror(errno));
-			return -1;
-		}
-	}
-	sa.sa_handler = SIG_IGN;
-	sa.sa_flags = 0;
-	if (sigaction(SIGPIPE, &sa, NULL) == -1) {
-		log_error("sigaction SIGPIPE failed: %s", strerror(errno));
+	if (sig_catch(master_signals, SIG_COUNT(master_signals)) == -1 ||
+	    sig_ignore(master_ignored, SIG_COUNT(master_ignored)) == -1) {
+		log_error("sigaction failed: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -183,18 +130,11 @@ master_find(pid_t pid)
 static void
 master_child_init(void)
 {
-	struct sigaction sa;
-	size_t i;
-
 	/* Signals are still blocked (the master keeps them blocked outside
 	 * ppoll), so anything sent to us now stays pending until the worker
 	 * has its own handlers. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < MASTER_NSIGNALS; i++)
-		sigaction(master_signals[i], &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
+	sig_default(master_signals, SIG_COUNT(master_signals));
+	sig_default(master_ignored, SIG_COUNT(master_ignored));
 	close(m.ready_pipe[0]);
 
 	/* A SIGKILLed master cannot stop us; have the kernel tell us.  The
@@ -380,6 +320,7 @@ master_reload(long long now)
 		m.ndeaths = 0;
 	}
 	*m.cfg = ncfg;
+	log_set_level((enum log_level)m.cfg->log_level);
 	scoreboard_set_workers_wanted(m.cfg->workers);
 	m.gen++;
 	m.retire_pending = 1;
@@ -570,7 +511,7 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 {
 	char err[256];
 	sigset_t waitmask;
-	int rc = -1;
+	int rc = -1, signo;
 	size_t i;
 
 	memset(&m, 0, sizeof(m));
@@ -605,7 +546,7 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 	for (;;) {
 		struct pollfd pfd = { .fd = m.ready_pipe[0], .events = POLLIN };
 		struct timespec ts;
-		long long now = master_now_ms();
+		long long now = clock_mono_ms();
 
 		master_maintain(now);
 		master_watch(now);
@@ -619,27 +560,20 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 			/* Keep supervising; the timeout still paces us. */
 			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 		}
-		now = master_now_ms();
-		if (master_sig_chld) {
-			master_sig_chld = 0;
+		now = clock_mono_ms();
+		if (sig_take(SIGCHLD))
 			master_reap(now);
-		}
 		master_read_ready();
-		if (master_sig_stop) {
-			int signo = master_sig_stop;
-
-			master_sig_stop = 0;
+		if ((signo = sig_take_any(master_stop_signals,
+		    SIG_COUNT(master_stop_signals))) != 0)
 			master_stop(signo, now);
-		}
-		if (master_sig_hup) {
-			master_sig_hup = 0;
+		if (sig_take(SIGHUP)) {
 			if (m.stopping)
 				log_info("ignoring SIGHUP while stopping");
 			else
 				master_reload(now);
 		}
-		if (master_sig_usr1) {
-			master_sig_usr1 = 0;
+		if (sig_take(SIGUSR1)) {
 			log_reopen();
 			log_info("log reopened");
 			for (i = 0; i < m.nchild; i++)

@@ -1,7 +1,8 @@
 /*
  * consumer: internals shared by the files of concert-consumer
- * (main.c: Kafka loop; admit.c: queue admission; expire.c: hold expiry,
- * deadline heap and the periodic sweep).
+ * (main.c: the loop and message dispatch; admit.c: queue admission;
+ * expire.c: hold expiry, deadline heap and the periodic sweep; kafka.c,
+ * offsets.c and lag.c have their own headers).
  *
  * Every database action here is idempotent and re-checks its condition
  * inside its own transaction, so an event delivered twice, late, or never
@@ -19,10 +20,6 @@
 /* Attempts of one transaction when MySQL reports deadlock / lock wait. */
 #define CONSUMER_TX_ATTEMPTS 3
 
-
-/* Milliseconds since the epoch (CLOCK_REALTIME): hold deadlines are
- * absolute UTC times, unlike the monotonic timers of the loop. */
-int64_t consumer_wall_ms(void);
 
 /* ---------------------------------------------------------------- admit.c */
 
