@@ -14,6 +14,8 @@
 
 #include "clock.h"
 
+/* Once a file is open this number never changes (log_reopen dup2s onto
+ * it), which is what lets other threads write without a lock. */
 static int log_fd_cur = STDERR_FILENO;
 static char log_path[512];
 static char log_ident[32] = "concert";
@@ -81,9 +83,20 @@ log_reopen(void)
 		errno = saved;
 		return -1;
 	}
-	if (log_fd_cur != STDERR_FILENO)
-		close(log_fd_cur);
-	log_fd_cur = fd;
+	if (log_fd_cur == STDERR_FILENO) {
+		log_fd_cur = fd;
+		return 0;
+	}
+	/* dup3 rather than dup2: keep the descriptor close-on-exec. */
+	if (dup3(fd, log_fd_cur, O_CLOEXEC) == -1) {
+		saved = errno;
+		close(fd);
+		log_error("dup3 onto the log descriptor failed: %s",
+		    strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 

@@ -20,8 +20,13 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG,
  * (NULL: keep the current one).  0, or -1 with errno set. */
 int log_open(const char *path, const char *ident);
 
-/* Reopen the same path (after logrotate moved it; SIGUSR1).  No-op for
- * stderr.  0 / -1 (the old file stays in use). */
+/*
+ * Reopen the same path (after logrotate moved it; SIGUSR1).  The new file
+ * is dup2()ed onto the descriptor already in use, so the number that other
+ * threads (librdkafka's) may be writing to at that moment never closes or
+ * names anything else: a line goes to the old file or to the new one.
+ * No-op for stderr.  0 / -1 (the old file stays in use).
+ */
 int log_reopen(void);
 
 void log_set_level(enum log_level level);

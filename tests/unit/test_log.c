@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -84,4 +85,64 @@ Test(log, kafka_levels_map_to_ours)
 	cr_assert_not_null(strstr(slurp(path), " error: kafka FAIL: broker down\n"));
 	cr_assert_not_null(strstr(slurp(path), " warn: kafka WARN: slow\n"));
 	cr_assert_not_null(strstr(slurp(path), " debug: kafka FETCH: detail\n"));
+}
+/* The descriptor that names path, or -1. */
+static int
+fd_of(const char *p)
+{
+	char link[64], target[256];
+	ssize_t n;
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		if ((n = readlink(link, target, sizeof(target) - 1)) <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, p) == 0)
+			return fd;
+	}
+	return -1;
+}
+
+/*
+ * SIGUSR1 after logrotate: librdkafka's threads may be writing through the
+ * old descriptor number while we reopen, so the number must keep naming
+ * the log (never closed, never reused for another file) and stay
+ * close-on-exec; lines after the reopen go to the new file only.
+ */
+Test(log, reopen_keeps_the_descriptor_number_and_writes_to_the_new_file)
+{
+	int before, after;
+
+	cr_assert_eq(log_open(path, "t"), 0);
+	log_info("line-before");
+	before = fd_of(path);
+	cr_assert_geq(before, 0);
+	cr_assert_eq(rename(path, rotated), 0);
+	cr_assert_eq(log_reopen(), 0);
+	after = fd_of(path);
+	cr_assert_eq(after, before, "log fd moved from %d to %d", before, after);
+	cr_assert_eq(fd_of(rotated), -1, "the rotated file is still open");
+	cr_assert_neq(fcntl(after, F_GETFD) & FD_CLOEXEC, 0);
+	log_info("line-after");
+	cr_assert_not_null(strstr(slurp(path), " info: line-after\n"));
+	cr_assert_null(strstr(slurp(path), "line-before"));
+	cr_assert_not_null(strstr(slurp(rotated), " info: line-before\n"));
+	cr_assert_null(strstr(slurp(rotated), "line-after"));
+}
+
+Test(log, a_failed_reopen_keeps_writing_to_the_old_file)
+{
+	int before;
+
+	cr_assert_eq(log_open(path, "t"), 0);
+	before = fd_of(path);
+	cr_assert_eq(rename(path, rotated), 0);
+	cr_assert_eq(mkdir(path, 0700), 0);        /* open() fails: EISDIR */
+	cr_assert_eq(log_reopen(), -1);
+	cr_assert_eq(fd_of(rotated), before);
+	log_info("still-here");
+	cr_assert_not_null(strstr(slurp(rotated), " info: still-here\n"));
+	rmdir(path);
 }
