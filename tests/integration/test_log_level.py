@@ -15,7 +15,7 @@ import isolated  # noqa: E402
 from test_master import (WORKERS, concertd,  # noqa: E402,F401
                          tmpdir_short)
 
-DEBUG_LINE = re.compile(r" debug: worker \d+ started \(generation 1\)\n")
+DEBUG_LINE = re.compile(r" debug: worker \d+ started \(generation 0\)\n")
 
 
 def test_default_level_is_info_without_debug_lines(concertd):
