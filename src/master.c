@@ -19,6 +19,16 @@
  * counting as a crash for the breaker.  A check that finds every worker of
  * the current generation busy counts in maxChildrenReached.
  *
+ * The crash breaker: more than respawn_max abnormal deaths (a non-zero
+ * exit, or a signal the master did not send) within respawn_window_seconds
+ * open it for a back-off that starts at the window and doubles on each
+ * consecutive trip (up to MASTER_BACKOFF_MAX_MS).  While it is open the
+ * pool shrinks to one worker but never to none: the last one is respawned
+ * at once after it died serving, or after a doubling delay if it died
+ * before reporting ready (a start-up crash loop costs at most one fork per
+ * MASTER_LONE_DELAY_MAX_MS).  Connections wait in the backlog, they are
+ * not refused; php-fpm and nginx likewise never park a pool at zero.
+ *
  * Workers and generations: every worker remembers the generation it was
  * forked in.  SIGHUP bumps the generation; the new one is started first and
  * the old one gets SIGQUIT once every new worker has reported ready (after
@@ -49,6 +59,13 @@
 
 /* Cap of the breaker's back-off, which doubles on each consecutive trip. */
 #define MASTER_BACKOFF_MAX_MS (300 * 1000LL)
+
+/* While the breaker is open the pool keeps one worker.  Its respawn waits
+ * a delay that doubles from the min to the max each time a worker dies
+ * before it reported ready (a crash at start-up), and is immediate after
+ * a worker that was serving died. */
+#define MASTER_LONE_DELAY_MIN_MS 100
+#define MASTER_LONE_DELAY_MAX_MS 5000
 
 /* Period of master_watch(), and so the resolution of the slow log and
  * of the request timeout. */
@@ -87,9 +104,11 @@ static struct {
 	/* crash-rate breaker: times of recent abnormal deaths */
 	long long *deaths;
 	size_t ndeaths;
-	long long breaker_until;    /* no respawn before this; 0: closed */
+	long long breaker_until;    /* only one worker before this; 0: closed */
 	long long last_trip;
 	long long backoff;
+	long long lone_at;          /* breaker open: no respawn before this */
+	long long lone_delay;       /* its current delay, 0: none */
 	int spawn_failed_logged;
 	int no_slot_logged;
 	long long last_watch;
@@ -241,9 +260,22 @@ master_breaker_note(long long now)
 	m.last_trip = now;
 	m.breaker_until = now + m.backoff;
 	log_error("workers are crashing: %zu abnormal exits within %lds; "
-	    "NOT respawning for %llds", m.ndeaths,
+	    "NOT respawning beyond one worker for %llds", m.ndeaths,
 	    m.cfg->respawn_window_seconds, m.backoff / 1000);
 	m.ndeaths = 0;
+}
+
+/* An abnormal death: when may the breaker's one worker be respawned? */
+static void
+master_lone_note(int was_ready, long long now)
+{
+	if (was_ready)
+		m.lone_delay = 0;
+	else if (m.lone_delay == 0)
+		m.lone_delay = MASTER_LONE_DELAY_MIN_MS;
+	else if ((m.lone_delay *= 2) > MASTER_LONE_DELAY_MAX_MS)
+		m.lone_delay = MASTER_LONE_DELAY_MAX_MS;
+	m.lone_at = now + m.lone_delay;
 }
 
 static void
@@ -273,8 +305,10 @@ master_reap(long long now)
 			    WEXITSTATUS(status));
 		else
 			log_debug("worker %d exited", (int)pid);
-		if (abnormal && !expected && !m.stopping)
+		if (abnormal && !expected && !m.stopping) {
 			master_breaker_note(now);
+			master_lone_note(c->ready, now);
+		}
 		scoreboard_slot_free(c->slot);
 		*c = m.child[--m.nchild];
 	}
@@ -461,6 +495,11 @@ master_maintain(long long now)
 	if (m.breaker_until == 0) {
 		while (cur < (size_t)m.cfg->workers && master_spawn() == 0)
 			cur++;
+	} else if (cur == 0 && now >= m.lone_at && master_spawn() == 0) {
+		/* Never an empty pool: connections would wait in the backlog
+		 * for the whole back-off. */
+		log_warn("crash back-off: no worker left, started one "
+		    "(full pool in %llds)", (m.breaker_until - now + 999) / 1000);
 	}
 
 	if (m.retire_pending) {
@@ -500,6 +539,8 @@ master_timeout(struct timespec *ts, long long now)
 
 	if (m.breaker_until != 0 && m.breaker_until - now < wait)
 		wait = m.breaker_until - now;
+	if (m.breaker_until != 0 && m.lone_at > now && m.lone_at - now < wait)
+		wait = m.lone_at - now;
 	if (wait < 0)
 		wait = 0;
 	ts->tv_sec = wait / 1000;

@@ -46,6 +46,9 @@ def test_pool_keeps_serving_while_workers_are_killed_every_half_second(
     # Only a request in flight on a victim can fail.
     fails = load.failures()
     assert len(fails) <= kills, (kills, fails[:5])
+    # The target: under 0.1% failed (measured: ~4 of ~128000).
+    assert len(fails) * 1000 < len(load.results), (
+        len(fails), len(load.results))
     # Never a whole second without a successful answer.
     ok_ends = [r[1] for r in load.results if r[2]]
     silent = [s for s in range(int(t1 - t0))
