@@ -136,7 +136,8 @@ log_msg(enum log_level level, const char *fmt, ...)
 }
 
 void
-log_kafka(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+log_kafka(const struct rd_kafka_s *rk, int level, const char *fac,
+    const char *buf)
 {
 	(void)rk;
 	if (level <= 3)

@@ -10,7 +10,8 @@
 #ifndef CONCERT_LOG_H
 #define CONCERT_LOG_H
 
-#include <librdkafka/rdkafka.h>
+/* librdkafka's rd_kafka_t, declared here so that log.h needs no rdkafka.h. */
+struct rd_kafka_s;
 
 /* Most to least severe; a message prints when its level <= the set one. */
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG,
@@ -48,7 +49,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
  * The librdkafka log callback of both programs (rd_kafka_conf_set_log_cb):
  * syslog levels 0..3 are errors, 4 warnings, the rest debug.
  */
-void log_kafka(const rd_kafka_t *rk, int level, const char *fac,
+void log_kafka(const struct rd_kafka_s *rk, int level, const char *fac,
     const char *buf);
 
 #endif
