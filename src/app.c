@@ -27,6 +27,7 @@
 
 #include "accesslog.h"
 #include "api.h"
+#include "clock.h"
 #include "db.h"
 #include "event.h"
 #include "events.h"
@@ -149,15 +150,6 @@ app_response_sent(void)
 	app_cur.sent = 1;
 }
 
-static int64_t
-app_now_us(int clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Bounded copy of a possibly NULL string. */
 static void
 app_copy(char *dst, size_t len, const char *src)
@@ -197,8 +189,8 @@ app_request_start(FCGX_Request *f)
 	size_t plen;
 	int status;
 
-	app_cur.start_us = app_now_us(CLOCK_MONOTONIC);
-	app_cur.start_real_ms = app_now_us(CLOCK_REALTIME) / 1000;
+	app_cur.start_us = clock_mono_us();
+	app_cur.start_real_ms = clock_wall_ms();
 	app_cur.status = 0;
 	app_cur.sent = 0;
 	app_copy(app_cur.method, sizeof(app_cur.method),
@@ -236,7 +228,7 @@ app_request_start(FCGX_Request *f)
 void
 app_request_done(void)
 {
-	int64_t dur = app_now_us(CLOCK_MONOTONIC) - app_cur.start_us;
+	int64_t dur = clock_mono_us() - app_cur.start_us;
 	struct metrics_route *mr;
 	struct accesslog_entry e;
 

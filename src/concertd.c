@@ -29,9 +29,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +41,7 @@
 #include "app.h"
 #include "log.h"
 #include "master.h"
+#include "pidfile.h"
 #include "worker.h"
 
 #ifndef SYSCONFDIR
@@ -272,91 +271,6 @@ concertd_unlink_socket(const struct config *cfg,
 		    strerror(errno));
 }
 
-/* pid of the process named in path, or 0 when none can be read. */
-static pid_t
-concertd_read_pid(const char *path)
-{
-	char buf[32];
-	ssize_t n;
-	long v;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	v = strtol(buf, NULL, 10);
-	return v > 0 ? (pid_t)v : 0;
-}
-
-/* Is pid a running concertd?  (The name check guards against pid reuse.) */
-static int
-concertd_pid_alive(pid_t pid)
-{
-	char path[64], comm[64];
-	ssize_t n;
-	int fd;
-
-	if (pid == getpid() || (kill(pid, 0) == -1 && errno != EPERM))
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 1;     /* no /proc: assume it is one */
-	n = read(fd, comm, sizeof(comm) - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	comm[n] = '\0';
-	return strncmp(comm, "concertd", 8) == 0;
-}
-
-static int
-concertd_write_pid(const char *path, char *err, size_t errlen)
-{
-	char buf[32];
-	pid_t old;
-	int fd, len, rc = -1;
-
-	if ((old = concertd_read_pid(path)) != 0 && concertd_pid_alive(old)) {
-		snprintf(err, errlen, "pid file '%s' names a running concertd "
-		    "(pid %d)", path, (int)old);
-		return -1;
-	}
-	if (unlink(path) == -1 && errno != ENOENT) {
-		snprintf(err, errlen, "unlink of stale pid file '%s' failed: %s",
-		    path, strerror(errno));
-		return -1;
-	}
-	/* O_EXCL: lose cleanly to an instance starting at the same time. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		snprintf(err, errlen, "create pid file '%s' failed: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (write(fd, buf, (size_t)len) != len) {
-		snprintf(err, errlen, "write pid file '%s' failed: %s", path,
-		    strerror(errno));
-		unlink(path);
-		goto out;
-	}
-	rc = 0;
-out:
-	close(fd);
-	return rc;
-}
-
-static void
-concertd_remove_pid(const char *path)
-{
-	if (concertd_read_pid(path) == getpid() && unlink(path) == -1)
-		log_error("unlink '%s' failed: %s", path, strerror(errno));
-}
-
 int
 main(int argc, char **argv)
 {
@@ -413,6 +327,7 @@ main(int argc, char **argv)
 		concertd_fail(NULL, err);
 		return 1;
 	}
+	log_set_level((enum log_level)cfg.log_level);
 
 	single = getenv("CONCERT_SINGLE");
 	if (concertd_fd_is_listener(STDIN_FILENO)) {
@@ -442,7 +357,8 @@ main(int argc, char **argv)
 	master_block_signals();
 
 	if (cfg.pid_file[0] != '\0') {
-		if (concertd_write_pid(cfg.pid_file, err, sizeof(err)) == -1) {
+		if (pidfile_create(cfg.pid_file, "concertd", err,
+		    sizeof(err)) == -1) {
 			concertd_fail(&cfg, err);
 			goto out;
 		}
@@ -461,7 +377,7 @@ main(int argc, char **argv)
 out:
 	concertd_unlink_socket(&cfg, &l);
 	if (pid_written)
-		concertd_remove_pid(cfg.pid_file);
+		pidfile_remove(cfg.pid_file);
 	if (l.fd > STDIN_FILENO)
 		close(l.fd);
 	return rc;

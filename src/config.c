@@ -14,7 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-enum ctype { C_STR, C_LONG };
+#include "log.h"
+
+/* C_ENUM: a long holding the index of one of a few names, which the row's
+ * parse/name pair translates (the engine knows no names itself). */
+enum ctype { C_STR, C_LONG, C_ENUM };
 
 struct ckey {
 	const char *name;
@@ -22,10 +26,15 @@ struct ckey {
 	size_t off;
 	long min, max;       /* C_LONG bounds, inclusive */
 	int secret;          /* masked in config_dump */
+	int (*parse)(const char *);      /* C_ENUM: index, or -1 */
+	const char *(*unparse)(int);     /* C_ENUM: the index's name */
+	const char *choices;             /* C_ENUM: for the error message */
 };
 
-#define S(k) { #k, C_STR, offsetof(struct config, k), 0, 0, 0 }
-#define L(k, lo, hi) { #k, C_LONG, offsetof(struct config, k), lo, hi, 0 }
+#define S(k) { #k, C_STR, offsetof(struct config, k), 0, 0, 0, NULL, NULL, NULL }
+#define L(k, lo, hi) \
+	{ #k, C_LONG, offsetof(struct config, k), lo, hi, 0, NULL, NULL, NULL }
+#define E(k, p, u, c) { #k, C_ENUM, offsetof(struct config, k), 0, 0, 0, p, u, c }
 
 static const struct ckey keys[] = {
 	S(listen), S(pid_file), S(log_file), S(access_log),
@@ -45,12 +54,14 @@ static const struct ckey keys[] = {
 	L(max_balance, 1, 1000000000000000L),
 	L(idempotency_ttl_seconds, 1, 30 * 86400),
 	S(db_host), L(db_port, 0, 65535), S(db_socket), S(db_user),
-	{ "db_password", C_STR, offsetof(struct config, db_password), 0, 0, 1 },
+	{ "db_password", C_STR, offsetof(struct config, db_password), 0, 0, 1,
+	    NULL, NULL, NULL },
 	S(db_name),
 	L(db_lock_wait_timeout, 1, 3600),
 	S(kafka_brokers), S(kafka_topic_prefix), S(consumer_group),
 	L(sweep_interval_ms, 10, 600000),
 	S(consumer_log_file), S(consumer_pid_file),
+	E(log_level, log_level_parse, log_level_name, "debug|info|warn|error"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -86,6 +97,7 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->kafka_topic_prefix, sizeof(cfg->kafka_topic_prefix), "concert");
 	snprintf(cfg->consumer_group, sizeof(cfg->consumer_group), "concert-consumer");
 	cfg->sweep_interval_ms = 1000;
+	cfg->log_level = LOG_LVL_INFO;
 }
 
 static const struct ckey *
@@ -119,6 +131,17 @@ config_set(struct config *cfg, const char *key, const char *value,
 			return -1;
 		}
 		snprintf(dst, CONFIG_STR_LEN, "%s", value);
+		return 0;
+	}
+	if (k->type == C_ENUM) {
+		int i = k->parse(value);
+
+		if (i < 0) {
+			snprintf(err, errlen, "value of '%s' is not one of %s: "
+			    "'%.64s'", key, k->choices, value);
+			return -1;
+		}
+		*(long *)((char *)cfg + k->off) = i;
 		return 0;
 	}
 	errno = 0;
@@ -237,6 +260,9 @@ config_dump(const struct config *cfg, FILE *fp)
 
 		if (keys[i].type == C_LONG)
 			fprintf(fp, "%s = %ld\n", keys[i].name, *(const long *)p);
+		else if (keys[i].type == C_ENUM)
+			fprintf(fp, "%s = %s\n", keys[i].name,
+			    keys[i].unparse((int)*(const long *)p));
 		else
 			fprintf(fp, "%s = %s\n", keys[i].name,
 			    keys[i].secret && *p ? "********" : p);

@@ -56,6 +56,9 @@ struct config {
 	long sweep_interval_ms;
 	char consumer_log_file[CONFIG_STR_LEN];
 	char consumer_pid_file[CONFIG_STR_LEN];
+
+	/* both programs */
+	long log_level;                  /* enum log_level; default info */
 };
 
 /* Fill *cfg with the built-in defaults. */

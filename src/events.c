@@ -8,6 +8,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "clock.h"
 #include "event.h"
 #include "log.h"
 #include "util.h"
@@ -39,17 +40,6 @@ error_cb(rd_kafka_t *k, int err, const char *reason, void *opaque)
 	log_debug("kafka: %s", reason);
 }
 
-/* librdkafka logs from its own threads; route them through log.c (one
- * write per line, safe from any thread) instead of its stderr default. */
-static void
-log_cb(const rd_kafka_t *k, int level, const char *fac, const char *buf)
-{
-	if (level <= 3)
-		log_warn("kafka %s: %s", fac, buf);
-	else
-		log_debug("kafka %s: %s", fac, buf);
-}
-
 static rd_kafka_t *
 make_producer(const struct config *cfg, char *err, size_t errlen)
 {
@@ -73,7 +63,7 @@ make_producer(const struct config *cfg, char *err, size_t errlen)
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
 	rd_kafka_conf_set_error_cb(conf, error_cb);
-	rd_kafka_conf_set_log_cb(conf, log_cb);
+	rd_kafka_conf_set_log_cb(conf, log_kafka);
 	if ((k = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen)) == NULL)
 		rd_kafka_conf_destroy(conf);
 	return k;
@@ -154,7 +144,7 @@ int
 events_healthy(void)
 {
 	const struct rd_kafka_metadata *md = NULL;
-	int64_t now = util_now_ms();
+	int64_t now = clock_mono_ms();
 
 	if (rk == NULL)
 		return 0;

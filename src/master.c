@@ -19,6 +19,16 @@
  * counting as a crash for the breaker.  A check that finds every worker of
  * the current generation busy counts in maxChildrenReached.
  *
+ * The crash breaker: more than respawn_max abnormal deaths (a non-zero
+ * exit, or a signal the master did not send) within respawn_window_seconds
+ * open it for a back-off that starts at the window and doubles on each
+ * consecutive trip (up to MASTER_BACKOFF_MAX_MS).  While it is open the
+ * pool shrinks to one worker but never to none: the last one is respawned
+ * at once after it died serving, or after a doubling delay if it died
+ * before reporting ready (a start-up crash loop costs at most one fork per
+ * MASTER_LONE_DELAY_MAX_MS).  Connections wait in the backlog, they are
+ * not refused; php-fpm and nginx likewise never park a pool at zero.
+ *
  * Workers and generations: every worker remembers the generation it was
  * forked in.  SIGHUP bumps the generation; the new one is started first and
  * the old one gets SIGQUIT once every new worker has reported ready (after
@@ -41,12 +51,21 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "clock.h"
 #include "log.h"
 #include "scoreboard.h"
+#include "sig.h"
 #include "worker.h"
 
 /* Cap of the breaker's back-off, which doubles on each consecutive trip. */
 #define MASTER_BACKOFF_MAX_MS (300 * 1000LL)
+
+/* While the breaker is open the pool keeps one worker.  Its respawn waits
+ * a delay that doubles from the min to the max each time a worker dies
+ * before it reported ready (a crash at start-up), and is immediate after
+ * a worker that was serving died. */
+#define MASTER_LONE_DELAY_MIN_MS 100
+#define MASTER_LONE_DELAY_MAX_MS 5000
 
 /* Period of master_watch(), and so the resolution of the slow log and
  * of the request timeout. */
@@ -62,15 +81,11 @@ struct master_child {
 	uint64_t slow_logged; /* accepted count of the request last slow-logged */
 };
 
-static volatile sig_atomic_t master_sig_chld;
-static volatile sig_atomic_t master_sig_hup;
-static volatile sig_atomic_t master_sig_usr1;
-static volatile sig_atomic_t master_sig_stop;   /* the signal number */
-
 static const int master_signals[] = {
 	SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1
 };
-#define MASTER_NSIGNALS (sizeof(master_signals) / sizeof(master_signals[0]))
+static const int master_stop_signals[] = { SIGTERM, SIGINT, SIGQUIT };
+static const int master_ignored[] = { SIGPIPE };
 
 static struct {
 	struct config *cfg;
@@ -89,9 +104,11 @@ static struct {
 	/* crash-rate breaker: times of recent abnormal deaths */
 	long long *deaths;
 	size_t ndeaths;
-	long long breaker_until;    /* no respawn before this; 0: closed */
+	long long breaker_until;    /* only one worker before this; 0: closed */
 	long long last_trip;
 	long long backoff;
+	long long lone_at;          /* breaker open: no respawn before this */
+	long long lone_delay;       /* its current delay, 0: none */
 	int spawn_failed_logged;
 	int no_slot_logged;
 	long long last_watch;
@@ -99,70 +116,19 @@ static struct {
 	int stopping;
 } m;
 
-static long long
-master_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-master_on_signal(int signo)
-{
-	switch (signo) {
-	case SIGCHLD:
-		master_sig_chld = 1;
-		break;
-	case SIGHUP:
-		master_sig_hup = 1;
-		break;
-	case SIGUSR1:
-		master_sig_usr1 = 1;
-		break;
-	default:
-		master_sig_stop = signo;
-		break;
-	}
-}
-
 void
 master_block_signals(void)
 {
-	sigset_t set;
-	size_t i;
-
-	sigemptyset(&set);
-	for (i = 0; i < MASTER_NSIGNALS; i++)
-		sigaddset(&set, master_signals[i]);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	sig_mask(SIG_BLOCK, master_signals, SIG_COUNT(master_signals));
 }
 
 static int
 master_install_signals(void)
 {
-	struct sigaction sa;
-	size_t i;
-
 	master_block_signals();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = master_on_signal;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < MASTER_NSIGNALS; i++)
-		sigaddset(&sa.sa_mask, master_signals[i]);
-	sa.sa_flags = SA_NOCLDSTOP;
-	for (i = 0; i < MASTER_NSIGNALS; i++) {
-		if (sigaction(master_signals[i], &sa, NULL) == -1) {
-			log_error("sigaction %d failed: %s", master_signals[i],
-			    strerror(errno));
-			return -1;
-		}
-	}
-	sa.sa_handler = SIG_IGN;
-	sa.sa_flags = 0;
-	if (sigaction(SIGPIPE, &sa, NULL) == -1) {
-		log_error("sigaction SIGPIPE failed: %s", strerror(errno));
+	if (sig_catch(master_signals, SIG_COUNT(master_signals)) == -1 ||
+	    sig_ignore(master_ignored, SIG_COUNT(master_ignored)) == -1) {
+		log_error("sigaction failed: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -183,18 +149,11 @@ master_find(pid_t pid)
 static void
 master_child_init(void)
 {
-	struct sigaction sa;
-	size_t i;
-
 	/* Signals are still blocked (the master keeps them blocked outside
 	 * ppoll), so anything sent to us now stays pending until the worker
 	 * has its own handlers. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < MASTER_NSIGNALS; i++)
-		sigaction(master_signals[i], &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
+	sig_default(master_signals, SIG_COUNT(master_signals));
+	sig_default(master_ignored, SIG_COUNT(master_ignored));
 	close(m.ready_pipe[0]);
 
 	/* A SIGKILLed master cannot stop us; have the kernel tell us.  The
@@ -301,9 +260,22 @@ master_breaker_note(long long now)
 	m.last_trip = now;
 	m.breaker_until = now + m.backoff;
 	log_error("workers are crashing: %zu abnormal exits within %lds; "
-	    "NOT respawning for %llds", m.ndeaths,
+	    "NOT respawning beyond one worker for %llds", m.ndeaths,
 	    m.cfg->respawn_window_seconds, m.backoff / 1000);
 	m.ndeaths = 0;
+}
+
+/* An abnormal death: when may the breaker's one worker be respawned? */
+static void
+master_lone_note(int was_ready, long long now)
+{
+	if (was_ready)
+		m.lone_delay = 0;
+	else if (m.lone_delay == 0)
+		m.lone_delay = MASTER_LONE_DELAY_MIN_MS;
+	else if ((m.lone_delay *= 2) > MASTER_LONE_DELAY_MAX_MS)
+		m.lone_delay = MASTER_LONE_DELAY_MAX_MS;
+	m.lone_at = now + m.lone_delay;
 }
 
 static void
@@ -333,8 +305,10 @@ master_reap(long long now)
 			    WEXITSTATUS(status));
 		else
 			log_debug("worker %d exited", (int)pid);
-		if (abnormal && !expected && !m.stopping)
+		if (abnormal && !expected && !m.stopping) {
 			master_breaker_note(now);
+			master_lone_note(c->ready, now);
+		}
 		scoreboard_slot_free(c->slot);
 		*c = m.child[--m.nchild];
 	}
@@ -380,6 +354,7 @@ master_reload(long long now)
 		m.ndeaths = 0;
 	}
 	*m.cfg = ncfg;
+	log_set_level((enum log_level)m.cfg->log_level);
 	scoreboard_set_workers_wanted(m.cfg->workers);
 	m.gen++;
 	m.retire_pending = 1;
@@ -520,6 +495,11 @@ master_maintain(long long now)
 	if (m.breaker_until == 0) {
 		while (cur < (size_t)m.cfg->workers && master_spawn() == 0)
 			cur++;
+	} else if (cur == 0 && now >= m.lone_at && master_spawn() == 0) {
+		/* Never an empty pool: connections would wait in the backlog
+		 * for the whole back-off. */
+		log_warn("crash back-off: no worker left, started one "
+		    "(full pool in %llds)", (m.breaker_until - now + 999) / 1000);
 	}
 
 	if (m.retire_pending) {
@@ -559,6 +539,8 @@ master_timeout(struct timespec *ts, long long now)
 
 	if (m.breaker_until != 0 && m.breaker_until - now < wait)
 		wait = m.breaker_until - now;
+	if (m.breaker_until != 0 && m.lone_at > now && m.lone_at - now < wait)
+		wait = m.lone_at - now;
 	if (wait < 0)
 		wait = 0;
 	ts->tv_sec = wait / 1000;
@@ -570,7 +552,7 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 {
 	char err[256];
 	sigset_t waitmask;
-	int rc = -1;
+	int rc = -1, signo;
 	size_t i;
 
 	memset(&m, 0, sizeof(m));
@@ -605,7 +587,7 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 	for (;;) {
 		struct pollfd pfd = { .fd = m.ready_pipe[0], .events = POLLIN };
 		struct timespec ts;
-		long long now = master_now_ms();
+		long long now = clock_mono_ms();
 
 		master_maintain(now);
 		master_watch(now);
@@ -619,27 +601,20 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 			/* Keep supervising; the timeout still paces us. */
 			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 		}
-		now = master_now_ms();
-		if (master_sig_chld) {
-			master_sig_chld = 0;
+		now = clock_mono_ms();
+		if (sig_take(SIGCHLD))
 			master_reap(now);
-		}
 		master_read_ready();
-		if (master_sig_stop) {
-			int signo = master_sig_stop;
-
-			master_sig_stop = 0;
+		if ((signo = sig_take_any(master_stop_signals,
+		    SIG_COUNT(master_stop_signals))) != 0)
 			master_stop(signo, now);
-		}
-		if (master_sig_hup) {
-			master_sig_hup = 0;
+		if (sig_take(SIGHUP)) {
 			if (m.stopping)
 				log_info("ignoring SIGHUP while stopping");
 			else
 				master_reload(now);
 		}
-		if (master_sig_usr1) {
-			master_sig_usr1 = 0;
+		if (sig_take(SIGUSR1)) {
 			log_reopen();
 			log_info("log reopened");
 			for (i = 0; i < m.nchild; i++)

@@ -3,7 +3,8 @@
  *
  * It owns the listen socket and never accepts on it.  It pre-forks
  * cfg->workers workers, reaps and respawns them behind a crash-rate
- * breaker, and acts on signals:
+ * breaker (which throttles the pool to one worker, never to none; see
+ * master.c), and acts on signals:
  *
  *   SIGCHLD                  reap, log abnormal exits, respawn
  *   SIGHUP                   reload: re-read the config file, start a new

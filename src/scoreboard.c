@@ -19,6 +19,8 @@
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 
+#include "clock.h"
+
 /* TCP_LISTEN of the kernel's socket states, as sock_diag wants it. */
 #define SCOREBOARD_TCP_LISTEN 10
 /* INET_DIAG_NOCOOKIE: look the socket up by inode alone. */
@@ -36,16 +38,12 @@ static int sb_listen_fd = -1;
 int64_t
 scoreboard_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 int
 scoreboard_create(char *err, size_t errlen)
 {
-	struct timespec ts;
 	void *p;
 
 	if (sb != NULL)
@@ -60,10 +58,8 @@ scoreboard_create(char *err, size_t errlen)
 		return -1;
 	}
 	sb = p;       /* zero-filled: every slot FREE, every counter 0 */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	sb->pool.started_at_ms = (int64_t)ts.tv_sec * 1000 +
-	    ts.tv_nsec / 1000000;
-	sb->pool.started_mono_ms = scoreboard_now_ms();
+	sb->pool.started_at_ms = clock_wall_ms();
+	sb->pool.started_mono_ms = clock_mono_ms();
 	return 0;
 }
 

@@ -93,7 +93,7 @@ int scoreboard_create(char *err, size_t errlen);
 /* The mapped scoreboard, or NULL before scoreboard_create(). */
 struct scoreboard *scoreboard_get(void);
 
-/* Milliseconds of CLOCK_MONOTONIC (the clock of req_start_ms). */
+/* clock_mono_ms(), the clock of req_start_ms (kept for its callers). */
 int64_t scoreboard_now_ms(void);
 
 /* --- master side --- */

@@ -11,6 +11,8 @@
 
 #include <uuid/uuid.h>
 
+#include "clock.h"
+
 static int
 hexval(int c)
 {
@@ -167,17 +169,5 @@ util_iso_time(int64_t epoch_ms, char *out, size_t len)
 void
 util_now_iso(char *out, size_t len)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	util_iso_time((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, out, len);
-}
-
-int64_t
-util_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	util_iso_time(clock_wall_ms(), out, len);
 }

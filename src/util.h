@@ -1,6 +1,6 @@
 /*
  * util: small pure helpers shared by both programs (UUIDs, tokens, hex,
- * time formatting).  No I/O except util_random.
+ * time formatting).  No I/O except util_random; the time comes from clock.h.
  */
 #ifndef CONCERT_UTIL_H
 #define CONCERT_UTIL_H
@@ -43,8 +43,5 @@ int util_date_valid(const char *s);
  * ISO_TIME_LEN bytes. */
 void util_iso_time(int64_t epoch_ms, char *out, size_t len);
 void util_now_iso(char *out, size_t len);
-
-/* Milliseconds of CLOCK_MONOTONIC. */
-int64_t util_now_ms(void);
 
 #endif

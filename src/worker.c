@@ -54,36 +54,34 @@
 
 #include "accesslog.h"
 #include "app.h"
+#include "clock.h"
 #include "log.h"
 #include "scoreboard.h"
+#include "sig.h"
 
-static volatile sig_atomic_t worker_stop_flag;
-static volatile sig_atomic_t worker_reopen_flag;
+/* Caught (flags), blocked outside ppoll(); the first three stop us. */
+static const int worker_signals_caught[] = { SIGQUIT, SIGTERM, SIGINT, SIGUSR1 };
+static const int worker_stop_signals[] = { SIGQUIT, SIGTERM, SIGINT };
+static const int worker_signals_ignored[] = { SIGPIPE, SIGHUP };
 
 static void
-worker_on_stop(int signo)
+worker_on_signal(int signo)
 {
-	(void)signo;
-	worker_stop_flag = 1;
 	/* Only sets a static int in libfcgi: async-signal-safe. */
-	FCGX_ShutdownPending();
+	if (signo != SIGUSR1)
+		FCGX_ShutdownPending();
 }
 
-static void
-worker_on_usr1(int signo)
+/* A stop signal came (its flag stays set: stopping is for good). */
+static int
+worker_stopping(void)
 {
-	(void)signo;
-	worker_reopen_flag = 1;
-}
+	size_t i;
 
-/* Milliseconds on the monotonic clock. */
-static long long
-worker_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	for (i = 0; i < SIG_COUNT(worker_stop_signals); i++)
+		if (sig_caught(worker_stop_signals[i]))
+			return 1;
+	return 0;
 }
 
 /*
@@ -95,45 +93,27 @@ worker_now_ms(void)
 static int
 worker_signals(sigset_t *waitmask)
 {
-	struct sigaction sa;
-	sigset_t block;
-	int stops[] = { SIGQUIT, SIGTERM, SIGINT };
-	size_t i;
-
-	sigemptyset(&block);
-	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
-		sigaddset(&block, stops[i]);
-	sigaddset(&block, SIGUSR1);
-
 	/* Handlers before the mask: a worker forked by the master arrives
 	 * with everything blocked and SIG_DFL, and must not unblock a signal
-	 * whose default action would kill it. */
-	memset(&sa, 0, sizeof(sa));
-	/* The handlers only run inside ppoll(); block the others meanwhile. */
-	sa.sa_mask = block;
-	/* No SA_RESTART: ppoll() is never restarted anyway, and nothing else
-	 * can be interrupted because the signals are blocked elsewhere. */
-	sa.sa_flags = 0;
-	sa.sa_handler = worker_on_stop;
-	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
-		if (sigaction(stops[i], &sa, NULL) == -1)
-			goto fail;
-	sa.sa_handler = worker_on_usr1;
-	if (sigaction(SIGUSR1, &sa, NULL) == -1)
-		goto fail;
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) == -1 ||
-	    sigaction(SIGHUP, &sa, NULL) == -1)
-		goto fail;
-	if (sigprocmask(SIG_SETMASK, &block, NULL) == -1) {
+	 * whose default action would kill it.  (sig_catch also clears any
+	 * flag inherited from the master.) */
+	sig_hook(worker_on_signal);
+	if (sig_catch(worker_signals_caught,
+	    SIG_COUNT(worker_signals_caught)) == -1 ||
+	    sig_ignore(worker_signals_ignored,
+	    SIG_COUNT(worker_signals_ignored)) == -1) {
+		log_error("sigaction failed: %s", strerror(errno));
+		return -1;
+	}
+	/* Exactly our signals blocked (the master's others, inherited
+	 * blocked, are unblocked again with their default action). */
+	if (sig_mask(SIG_SETMASK, worker_signals_caught,
+	    SIG_COUNT(worker_signals_caught)) == -1) {
 		log_error("sigprocmask failed: %s", strerror(errno));
 		return -1;
 	}
 	sigemptyset(waitmask);
 	return 0;
-fail:
-	log_error("sigaction failed: %s", strerror(errno));
-	return -1;
 }
 
 static void
@@ -165,8 +145,6 @@ worker_run(const struct config *cfg, int listen_fd, int ready_fd)
 	long served = 0;
 	int flags, rc, status = 1;
 
-	worker_stop_flag = 0;
-	worker_reopen_flag = 0;
 	if (worker_signals(&waitmask) == -1)
 		goto out_noapp;
 
@@ -207,18 +185,17 @@ worker_run(const struct config *cfg, int listen_fd, int ready_fd)
 	ready_fd = -1;
 	scoreboard_set_state(SCOREBOARD_IDLE);
 
-	last_tick = worker_now_ms();
-	while (!worker_stop_flag) {
+	last_tick = clock_mono_ms();
+	while (!worker_stopping()) {
 		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
 		struct timespec tmo;
 		long long now, wait_ms;
 
-		if (worker_reopen_flag) {
-			worker_reopen_flag = 0;
+		if (sig_take(SIGUSR1)) {
 			log_reopen();
 			accesslog_reopen();
 		}
-		now = worker_now_ms();
+		now = clock_mono_ms();
 		if (now - last_tick >= 1000) {
 			app_tick();
 			last_tick = now;
@@ -235,7 +212,7 @@ worker_run(const struct config *cfg, int listen_fd, int ready_fd)
 			    strerror(errno));
 			goto out;
 		}
-		if (rc <= 0 || worker_stop_flag)
+		if (rc <= 0 || worker_stopping())
 			continue;
 		if (pfd.revents & (POLLERR | POLLNVAL)) {
 			log_error("listen socket is in error (revents 0x%x)",
@@ -257,7 +234,7 @@ worker_run(const struct config *cfg, int listen_fd, int ready_fd)
 			    rc > -9000 ? strerror(-rc) : "libfcgi error");
 			goto out;
 		}
-		scoreboard_request_begin(worker_now_ms());
+		scoreboard_request_begin(clock_mono_ms());
 		app_handle(&req);
 		FCGX_Finish_r(&req);
 		/* After Finish: the duration includes flushing the answer. */
@@ -265,7 +242,7 @@ worker_run(const struct config *cfg, int listen_fd, int ready_fd)
 		scoreboard_request_end();
 		served++;
 		app_tick();
-		last_tick = worker_now_ms();
+		last_tick = clock_mono_ms();
 		if (cfg->max_requests > 0 && served >= cfg->max_requests) {
 			log_debug("worker retiring after %ld requests", served);
 			break;

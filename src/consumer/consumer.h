@@ -1,7 +1,8 @@
 /*
  * consumer: internals shared by the files of concert-consumer
- * (main.c: Kafka loop; admit.c: queue admission; expire.c: hold expiry,
- * the deadline heap's use and the periodic sweep; heap.c: the heap).
+ * (main.c: the loop and message dispatch; admit.c: queue admission;
+ * expire.c: hold expiry, the deadline heap's use and the periodic sweep;
+ * heap.c: the heap; kafka.c, offsets.c and lag.c have their own headers).
  *
  * Every database action here is idempotent and re-checks its condition
  * inside its own transaction, so an event delivered twice, late, or never
@@ -15,10 +16,6 @@
 #include <stdint.h>
 
 #include "config.h"
-
-/* Milliseconds since the epoch (CLOCK_REALTIME): hold deadlines are
- * absolute UTC times, unlike the monotonic timers of the loop. */
-int64_t consumer_wall_ms(void);
 
 /* ---------------------------------------------------------------- admit.c */
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 
 static char path[64];
 
@@ -30,6 +31,7 @@ cleanup(void)
 		unlink(path);
 	unsetenv("CONCERT_HOLD_TTL_SECONDS");
 	unsetenv("CONCERT_WORKERS");
+	unsetenv("CONCERT_LOG_LEVEL");
 }
 
 TestSuite(config, .fini = cleanup);
@@ -117,4 +119,67 @@ Test(config, missing_file_is_an_error)
 
 	cr_assert_eq(config_load(&c, "/nonexistent/concert.conf", err, sizeof(err)), -1);
 	cr_assert(strstr(err, "/nonexistent/concert.conf") != NULL);
+}
+
+Test(config, log_level_defaults_to_info)
+{
+	struct config c;
+
+	config_defaults(&c);
+	cr_assert_eq(c.log_level, LOG_LVL_INFO);
+}
+
+Test(config, log_level_takes_each_name)
+{
+	static const struct { const char *name; long level; } t[] = {
+		{ "debug", LOG_LVL_DEBUG }, { "info", LOG_LVL_INFO },
+		{ "warn", LOG_LVL_WARN }, { "error", LOG_LVL_ERROR },
+	};
+	struct config c;
+	char err[256], text[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(text, sizeof(text), "log_level = %s\n", t[i].name);
+		write_conf(text);
+		cr_assert_eq(config_load(&c, path, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(c.log_level, t[i].level, "%s", t[i].name);
+		unlink(path);
+	}
+}
+
+Test(config, log_level_environment_overrides_file)
+{
+	struct config c;
+	char err[256];
+
+	write_conf("log_level = error\n");
+	setenv("CONCERT_LOG_LEVEL", "debug", 1);
+	cr_assert_eq(config_load(&c, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.log_level, LOG_LVL_DEBUG);
+}
+
+Test(config, bad_log_level_is_one_line_naming_the_key_and_choices)
+{
+	struct config c;
+	char err[256];
+
+	write_conf("log_level = verbose\n");
+	cr_assert_eq(config_load(&c, path, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, strcat(strcpy((char[128]){ 0 }, path),
+	    ":1: value of 'log_level' is not one of debug|info|warn|error: "
+	    "'verbose'"));
+}
+
+Test(config, dump_prints_log_level_by_name)
+{
+	struct config c;
+	char buf[8192] = "";
+	FILE *fp = fmemopen(buf, sizeof(buf) - 1, "w");
+
+	config_defaults(&c);
+	c.log_level = LOG_LVL_WARN;
+	config_dump(&c, fp);
+	fclose(fp);
+	cr_assert(strstr(buf, "\nlog_level = warn\n") != NULL, "%s", buf);
 }
