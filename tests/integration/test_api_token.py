@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from invariants import *  # noqa: F401,F403
-from invariants import uhex
+from helpers import *  # noqa: F401,F403
+from helpers import uhex
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 

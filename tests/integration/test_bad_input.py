@@ -12,8 +12,8 @@ Bodies are raw text templates; placeholders:
 
 import pytest
 
-from invariants import *  # noqa: F401,F403
-from invariants import uhex
+from helpers import *  # noqa: F401,F403
+from helpers import uhex
 
 FUTURE = "2099-12-31"
 GOOD_UUID = "123e4567-e89b-42d3-a456-426614174000"

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -34,14 +33,8 @@ JSON_CT = "application/json; charset=utf-8"
 
 
 def request(base, method, path, headers=None, body=None, source=None):
-    u = urllib.parse.urlsplit(base)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=20, source_address=source)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        return r.status, r.headers, r.read()
-    finally:
-        c.close()
+    """(status, headers, body bytes) of one request to base+path as given."""
+    return helpers.http_request(base, method, path, headers=headers, body=body, source=source)
 
 
 
@@ -241,12 +234,6 @@ def test_cors_preflight_is_204_with_the_allow_headers(cors):
 
 # ------------------------------------------------------------------ nginx rate limit
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _nginx_binary():
     for n in ("nginx", "/usr/sbin/nginx"):
         p = shutil.which(n)
@@ -267,7 +254,7 @@ def limited_nginx():
     prefix = os.path.join(d, "nginx")
     for sub in ("logs", "tmp"):
         os.makedirs(os.path.join(prefix, sub))
-    port = _free_port()
+    port = helpers.free_port()
     with open(os.path.join(helpers.ROOT, "nginx-conf", "concert.conf.in")) as f:
         text = f.read()
     subst = {"STATE": d, "ROOT": helpers.ROOT, "SOCKET": sock, "HTTP_PORT": str(port),

@@ -39,7 +39,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
@@ -47,6 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import fcgi_client  # noqa: E402
+from helpers import wait_until  # noqa: E402
 
 DIR_VARS = ("prefix", "sbindir", "sysconfdir", "datadir", "mandir",
             "systemdsystemunitdir")
@@ -301,15 +301,7 @@ def test_man_page_formats_without_warnings(install, page):
 # --------------------------------------------------------------- running it
 
 def _wait(fn, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s"
-                                 % (timeout, what))
-        time.sleep(0.05)
+    return wait_until(fn, timeout, what=what)
 
 
 def _read(path):

@@ -16,7 +16,8 @@ import tempfile
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from isolated import isolated_stack, wait_until  # noqa: E402
+from helpers import wait_until  # noqa: E402
+from isolated import isolated_stack  # noqa: E402
 
 ROOT = os.environ.get("CONCERT_ROOT") or os.path.abspath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))

@@ -12,14 +12,12 @@ A slow request is a POST whose body is sent in two halves with a pause in
 between (fcgi_client): the worker has accepted it and is reading the body.
 """
 
-import http.client
 import json
 import os
 import re
 import signal
 import sys
 import time
-import urllib.parse
 import uuid
 
 import pytest
@@ -27,8 +25,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fcgi_client  # noqa: E402
 import helpers  # noqa: E402
+from helpers import wait_until  # noqa: E402
 from test_master import (WORKERS, Concertd, concertd,  # noqa: E402,F401
-                         tmpdir_short, wait_until)
+                         tmpdir_short)
 
 PING = "/api/v1/ping"
 STATUS = "/api/v1/status"
@@ -59,15 +58,8 @@ def stack_access_log():
 
 def get(base, path, headers=None, source=None, method="GET"):
     """One request to base+path (not only /api/v1); (status, headers, text)."""
-    u = urllib.parse.urlsplit(base)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=20,
-                                   source_address=source)
-    try:
-        c.request(method, path, headers=headers or {})
-        r = c.getresponse()
-        return r.status, r.headers, r.read().decode("utf-8", "replace")
-    finally:
-        c.close()
+    st, hdrs, body = helpers.http_request(base, method, path, headers=headers, source=source)
+    return st, hdrs, body.decode("utf-8", "replace")
 
 
 def status_json(base):

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from invariants import *  # noqa: F401,F403
-from invariants import uhex
+from helpers import *  # noqa: F401,F403
+from helpers import uhex
+from invariants import check_invariants
 
 
 def held(price=50000, user=None, seats=1, fund=None):

@@ -26,7 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from isolated import isolated_stack, wait_until  # noqa: E402
+from helpers import wait_until  # noqa: E402
+from isolated import isolated_stack  # noqa: E402
 
 TOKEN = "/api/v1/token"
 WAITING, ACTIVE, EXPIRED = "0", "1", "2"

@@ -9,8 +9,9 @@ import re
 
 import pytest
 
-from invariants import *  # noqa: F401,F403
-from invariants import _my_dates, uhex
+from helpers import *  # noqa: F401,F403
+from helpers import _my_dates, uhex
+from invariants import check_invariants
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
