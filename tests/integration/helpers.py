@@ -270,11 +270,15 @@ def uhex(u):
 
 class QueueLock:
     """Hold the queue_state row lock in a separate session, so the consumer
-    cannot admit anybody while the block runs (the API's reads do not
-    lock it)."""
+    cannot admit, lapse or re-measure the rate while the block runs (the
+    API's reads do not lock it). database: an isolated stack's (st.db)."""
+
+    def __init__(self, database=None):
+        self.database = database
 
     def __enter__(self):
-        self.p = subprocess.Popen(mysql_cmd() + ["--unbuffered"], stdin=subprocess.PIPE,
+        self.p = subprocess.Popen(mysql_cmd(self.database) + ["--unbuffered"],
+                                  stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
         self.p.stdin.write("BEGIN; SELECT serving_seq FROM queue_state "
                            "WHERE id = 1 FOR UPDATE; SELECT 'locked';\n")
