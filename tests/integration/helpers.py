@@ -358,16 +358,18 @@ def new_user():
     return str(uuid.uuid4())
 
 
-def issue_token(user, base=None):
-    """POST /token for user: 201 for a new token, 200 when the user already holds a live one."""
+def issue_token(user, base=None, status=201):
+    """POST /token for user; the answer's JSON. status: 201 for a user without a live token
+    (a new token), 200 for one who holds a live token already (the same token back)."""
     r = api("POST", "/token", {"userId": user}, base=base)
-    assert r.status in (200, 201), r
+    assert r.status == status, r
     return r.json
 
 
-def active_token(user, base=None, timeout=15):
-    """POST /token and poll GET /token until the consumer admitted it."""
-    tok = issue_token(user, base)["token"]
+def active_token(user, base=None, timeout=15, status=201):
+    """POST /token (answered `status`, see issue_token) and poll GET /token until the
+    consumer admitted it."""
+    tok = issue_token(user, base, status)["token"]
 
     def active():
         r = api("GET", "/token?token=" + tok, base=base)
