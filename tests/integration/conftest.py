@@ -12,7 +12,7 @@
                 modules in NOT_THROUGH_FCGID test the stack's master (its pool, its access log)
                 and skip the fcgid door.
 
-Tests that parametrize "web" themselves over invariants.WEB_URLS (test_bad_input,
+Tests that parametrize "web" themselves over helpers.WEB_URLS (test_bad_input,
 test_api_token, ...) get the same three front doors: the URL list gains the fcgid URL here,
 and their test ids are named after the front door ("nginx", "apache", "fcgid").
 """
@@ -39,12 +39,13 @@ URL_NAMES = {url: name for name, url in reversed(list(FRONT_DOORS.items())) if u
 # pool metrics and the stack's access log describe the stack's master, not those processes.
 NOT_THROUGH_FCGID = {"test_ops"}
 
-try:  # the shared URL list of the API tests (tests/integration/invariants.py)
-    import invariants  # noqa: E402
-except ImportError:  # pragma: no cover - the module belongs to the API tests
-    invariants = None
-if invariants is not None and FCGID_URL and FCGID_URL not in invariants.WEB_URLS:
-    invariants.WEB_URLS.append(FCGID_URL)  # same list object the test modules import
+# The URL list the API tests parametrize over gains the fcgid front door (the same list object
+# the test modules import from helpers).
+if FCGID_URL and FCGID_URL not in helpers.WEB_URLS:
+    helpers.WEB_URLS.append(FCGID_URL)
+
+# Every session ends with the database invariants (tests/integration/invariants.py).
+from invariants import invariants_at_end  # noqa: E402,F401
 
 
 def _door_name(url):

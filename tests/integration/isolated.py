@@ -28,18 +28,14 @@ Stdlib only.
 """
 
 import contextlib
-import http.client
-import json
 import os
 import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
@@ -48,13 +44,9 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import fcgi_client  # noqa: E402
 import helpers  # noqa: E402
+from helpers import wait_until  # noqa: E402
 
 STOP_TIMEOUT = 10.0
-
-
-def wait_until(fn, timeout=15.0, interval=0.05, what="condition"):
-    """helpers.wait_until with this module's shorter poll interval."""
-    return helpers.wait_until(fn, timeout, interval, what)
 
 
 def _need_env(name):
@@ -69,12 +61,6 @@ def _binary(name):
     if not os.access(path, os.X_OK):
         pytest.fail("no %s binary at %s" % (name, path))
     return path
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _find(*names):
@@ -97,8 +83,7 @@ class IsolatedStack:
         self.dir = tempfile.mkdtemp(prefix="cq", dir="/tmp")
         # nginx workers may run as another user: they must reach the socket.
         os.chmod(self.dir, 0o755)
-        self.mysql_sock = os.path.join(_need_env("CONCERT_STATE_DIR"),
-                                       "mysql", "mysqld.sock")
+        _need_env("CONCERT_STATE_DIR")  # the suite's MariaDB (helpers.MYSQL_SOCK)
         self.sock = os.path.join(self.dir, "c.sock")
         self.port = None
         self.url = None
@@ -124,49 +109,30 @@ class IsolatedStack:
 
     # ------------------------------------------------------------ database
 
-    def _mysql(self, args, stdin=None, db=None):
-        cmd = [_find("mariadb", "mysql"), "--no-defaults",
-               "--socket=" + self.mysql_sock, "-uroot", "-N", "-B"]
-        if db:
-            cmd.append(db)
-        r = subprocess.run(cmd + list(args), input=stdin,
-                           capture_output=True, text=True, timeout=120)
-        if r.returncode != 0:
-            raise AssertionError("mariadb %s failed: %s"
-                                 % (" ".join(args)[:200], r.stderr.strip()))
-        return r.stdout
-
     def sql(self, query):
         """Run query as root in this stack's database; rows as tuples of
         strings (NULL as None)."""
-        out = self._mysql(["-e", query], db=self.db)
-        rows = []
-        for line in out.splitlines():
-            rows.append(tuple(None if c == "NULL" else c
-                              for c in line.split("\t")))
-        return rows
+        return helpers.sql(query, database=self.db)
 
     def scalar(self, query):
-        rows = self.sql(query)
-        return rows[0][0] if rows else None
+        return helpers.scalar(query, database=self.db)
 
     def _create_db(self):
-        self._mysql(["-e",
-                     "CREATE DATABASE `%s` CHARACTER SET utf8mb4 "
-                     "COLLATE utf8mb4_unicode_ci; "
-                     "CREATE USER IF NOT EXISTS 'concert'@'localhost'; "
-                     "GRANT ALL PRIVILEGES ON `%s`.* TO 'concert'@'localhost';"
-                     % (self.db, self.db)])
+        helpers.sql("CREATE DATABASE `%s` CHARACTER SET utf8mb4 "
+                    "COLLATE utf8mb4_unicode_ci; "
+                    "CREATE USER IF NOT EXISTS 'concert'@'localhost'; "
+                    "GRANT ALL PRIVILEGES ON `%s`.* TO 'concert'@'localhost';"
+                    % (self.db, self.db), database="")
         self.db_created = True
         files = ["schema.sql"] + (["demo.sql"] if self.demo else [])
         for f in files:
             with open(os.path.join(ROOT, "sql", f)) as fp:
-                self._mysql([], stdin=fp.read(), db=self.db)
+                helpers.sql(None, database=self.db, stdin=fp.read())
 
     def _drop_db(self):
         if self.db_created:
             try:
-                self._mysql(["-e", "DROP DATABASE IF EXISTS `%s`" % self.db])
+                helpers.sql("DROP DATABASE IF EXISTS `%s`" % self.db, database="")
             except AssertionError as e:
                 print("isolated: %s" % e, file=sys.stderr)
 
@@ -263,7 +229,7 @@ class IsolatedStack:
         """Start nginx the way scripts/web does: rendered config at
         <STATE>/nginx/nginx.conf, prefix <STATE>/nginx/.  The template may
         daemonize (daemon on): then the pid comes from its pid file."""
-        self.port = _free_port()
+        self.port = helpers.free_port()
         text = self._nginx_conf()
         prefix = os.path.join(self.dir, "nginx")
         for d in ("logs", "tmp"):
@@ -371,26 +337,16 @@ class IsolatedStack:
     # ------------------------------------------------------------ http
 
     def request(self, method, path, body=None, token=None, timeout=10):
-        """One HTTP request through nginx: (status, parsed JSON or None)."""
+        """One HTTP request through nginx: (status, parsed JSON; the raw
+        bytes when the body is not JSON; None when empty)."""
         headers = {}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
         if token is not None:
             headers["Authorization"] = "Bearer " + token
-        c = http.client.HTTPConnection("127.0.0.1", self.port,
-                                       timeout=timeout)
-        try:
-            c.request(method, path, body=data, headers=headers)
-            r = c.getresponse()
-            raw = r.read()
-        finally:
-            c.close()
-        try:
-            return r.status, json.loads(raw) if raw else None
-        except ValueError:
-            return r.status, raw
+        r = helpers.api(method, path, body, headers=headers,
+                        base="http://127.0.0.1:%d" % self.port, timeout=timeout)
+        if r.json is None and r.body.strip():
+            return r.status, r.body
+        return r.status, r.json
 
     def post(self, path, body, **kw):
         return self.request("POST", path, body, **kw)

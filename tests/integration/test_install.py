@@ -47,6 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import fcgi_client  # noqa: E402
+from helpers import wait_until  # noqa: E402
 
 DIR_VARS = ("prefix", "sbindir", "sysconfdir", "datadir", "mandir",
             "systemdsystemunitdir")
@@ -130,7 +131,10 @@ def config_keys(install):
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True, timeout=30, env=_clean_env())
     assert r.returncode == 0, r.stderr
-    keys = [line.split(" = ", 1)[0] for line in r.stdout.splitlines()]
+    lines = r.stdout.splitlines()
+    assert all(re.match(r"^[a-z_]+ = ", line) for line in lines), r.stdout
+    keys = [line.split(" = ", 1)[0] for line in lines]
+    assert len(keys) == len(set(keys)), keys
     assert len(keys) >= 20 and "listen" in keys and "db_password" in keys
     return keys
 
@@ -236,6 +240,9 @@ def test_example_config_is_valid_and_complete(install, config_keys):
     missing = [k for k in config_keys
                if not re.search(r"^[#;]?\s*%s\s*=" % re.escape(k), text, re.M)]
     assert not missing, "keys missing from concert.conf.example: %s" % missing
+    # and nothing else: every key the example names (set or commented out) exists
+    named = set(re.findall(r"^[#;]?\s*([a-z_]+)\s*=", text, re.M))
+    assert named == set(config_keys), sorted(named ^ set(config_keys))
 
 
 def test_every_key_documented_in_concert_conf_5(install, config_keys):
@@ -301,15 +308,7 @@ def test_man_page_formats_without_warnings(install, page):
 # --------------------------------------------------------------- running it
 
 def _wait(fn, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s"
-                                 % (timeout, what))
-        time.sleep(0.05)
+    return wait_until(fn, timeout, what=what)
 
 
 def _read(path):
@@ -382,8 +381,12 @@ def test_installed_concertd_as_systemd_runs_it(install, tmp_path):
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, timeout=60)
         assert r.returncode == 0, r.stdout
-        rotated = [p.name for p in logdir.iterdir() if p.name != log.name]
-        assert rotated, "nothing rotated: %s" % os.listdir(logdir)
+        # dateext + delaycompress: both logs renamed to <name>-YYYYMMDD, not compressed yet
+        day = time.strftime("%Y%m%d")
+        rotated = sorted(p.name for p in logdir.iterdir()
+                         if p.name not in (log.name, "access.log"))
+        assert rotated == ["access.log-" + day, "concertd.log-" + day], \
+            "rotated: %s" % os.listdir(logdir)
         # SIGUSR1 from postrotate: the master reopens the new file.
         _wait(lambda: "log reopened" in _read(log), 15,
               "'log reopened' in the new log")

@@ -5,7 +5,7 @@ from helpers import api
 def test_ping(web):
     r = api("GET", "/api/v1/ping", base=web)
     assert r.status == 200, r
-    assert r.header("Content-Type", "").startswith("application/json")
+    assert r.header("Content-Type") == "application/json; charset=utf-8", r
 
 
 def test_health(web):
@@ -18,7 +18,7 @@ def test_health(web):
 def test_unknown_route_is_json_404(web):
     r = api("GET", "/api/v1/no-such-route", base=web)
     assert r.status == 404, r
-    assert r.error_code, r
+    assert r.error_code == "NOT_FOUND", r
 
 
 def test_oversized_body_is_413_json(web):
