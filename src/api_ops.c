@@ -296,12 +296,13 @@ api_metrics(struct api_ctx *c)
 		return 0;
 	}
 	hlen = snprintf(head, sizeof(head),
-	    "Status: 200 OK\r\n"
+	    "Status: %s\r\n"
 	    "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "Content-Length: %zu\r\n"
 	    "X-Request-Id: %.128s\r\n"
-	    "\r\n", b.len, c->r->request_id ? c->r->request_id : "");
+	    "\r\n", http_status_text(200), b.len,
+	    c->r->request_id ? c->r->request_id : "");
 	if (c->r->fcgi != NULL) {
 		FCGX_PutStr(head, hlen, c->r->fcgi->out);
 		if (c->r->method != HTTP_HEAD)

@@ -339,7 +339,6 @@ dispatch(struct http_req *r, struct http_resp *w)
 	struct api_ctx c = { app_cfg, r, w, &p };
 	char allow[64];
 	int status = 0;
-	long long amax;
 
 	rt = router_find(r->method, r->path, &status, allow, sizeof(allow));
 	if (rt == NULL) {
@@ -359,9 +358,7 @@ dispatch(struct http_req *r, struct http_resp *w)
 	}
 	if (validate_body(r, w) == -1)
 		return;
-	amax = (rt->flags & ROUTE_AMOUNT_CHARGE) ? app_cfg->max_charge_amount :
-	    app_cfg->max_balance;
-	if (validate_params(r, rt->want, rt->required, amax, &p, w) == -1)
+	if (validate_params(r, rt->want, rt->required, app_cfg, &p, w) == -1)
 		return;
 	if (r->idem_key != NULL && (rt->flags & ROUTE_IDEMPOTENT) &&
 	    idem_key_valid(r->idem_key) == -1) {

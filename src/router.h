@@ -11,7 +11,6 @@
 enum route_flags {
 	ROUTE_TX = 1 << 0,          /* run inside one transaction */
 	ROUTE_IDEMPOTENT = 1 << 1,  /* honours Idempotency-Key */
-	ROUTE_AMOUNT_CHARGE = 1 << 2, /* amount bounded by max_charge_amount */
 };
 
 struct route {
