@@ -51,7 +51,6 @@ static struct {
 	int64_t start_real_ms;      /* CLOCK_REALTIME, for the access log */
 	int route;                  /* router index; router_count: unmatched */
 	int status;
-	int sent;                   /* the handler wrote the answer itself */
 	char method[16];
 	char path[128];
 	char rid[129];
@@ -133,20 +132,6 @@ app_fini(void)
 	db_close();
 }
 
-const char *
-app_route_name(int idx)
-{
-	if (idx >= 0 && idx < router_count)
-		return router_table[idx].name;
-	return idx == router_count ? "unmatched" : "-";
-}
-
-void
-app_response_sent(void)
-{
-	app_cur.sent = 1;
-}
-
 static int64_t
 app_now_us(int clock)
 {
@@ -198,7 +183,6 @@ app_request_start(FCGX_Request *f)
 	app_cur.start_us = app_now_us(CLOCK_MONOTONIC);
 	app_cur.start_real_ms = app_now_us(CLOCK_REALTIME) / 1000;
 	app_cur.status = 0;
-	app_cur.sent = 0;
 	app_copy(app_cur.method, sizeof(app_cur.method),
 	    FCGX_GetParam("REQUEST_METHOD", f->envp));
 	if ((uri = FCGX_GetParam("REQUEST_URI", f->envp)) == NULL || *uri == '\0')
@@ -248,7 +232,7 @@ app_request_done(void)
 	/* Route names are a closed set; the path says what was asked for
 	 * when no route matched. */
 	e.route = app_cur.route < router_count ?
-	    router_table[app_cur.route].name : app_cur.path;
+	    router_name(app_cur.route) : app_cur.path;
 	e.status = app_cur.status;
 	e.duration_us = dur;
 	e.worker = app_pid;
@@ -400,10 +384,8 @@ app_handle(FCGX_Request *f)
 	else
 		dispatch(&req, &w);
 	app_cur.status = w.status != 0 ? w.status : 200;
-	if (!app_cur.sent) {
-		http_header(&w, "X-Request-Id", req.request_id);
-		http_write(&req, &w);
-	}
+	http_header(&w, "X-Request-Id", req.request_id);
+	http_write(&req, &w);
 	for (i = 0; i < w.nevents; i++)
 		events_publish(w.events[i].topic, w.events[i].key,
 		    w.events[i].json);

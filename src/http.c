@@ -217,6 +217,8 @@ http_write(struct http_req *r, struct http_resp *w)
 	size_t blen = 0;
 	int n;
 
+	if (w->sent)
+		return;
 	if (w->body != NULL) {
 		body = json_object_to_json_string_ext(w->body,
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -43,6 +43,7 @@ struct http_event {
 
 struct http_resp {
 	int status;
+	int sent;                   /* the handler wrote it all: don't write */
 	json_object *body;          /* owned; NULL means empty body */
 	char headers[256];          /* extra header lines, each ending \r\n */
 	struct http_event events[HTTP_MAX_EVENTS];  /* published after commit */
@@ -76,7 +77,8 @@ void http_header(struct http_resp *w, const char *name, const char *value);
 void http_event(struct http_resp *w, int topic, const char *key,
     json_object *payload);
 
-/* Serialise w to the FastCGI output stream. */
+/* Serialise w to the FastCGI output stream (nothing if w->sent: a
+ * handler whose answer is not JSON, /metrics, wrote it itself). */
 void http_write(struct http_req *r, struct http_resp *w);
 
 /* The statuses the server sends, with their status line text. */

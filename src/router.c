@@ -38,6 +38,14 @@ const struct route router_table[] = {
 
 const int router_count = (int)(sizeof(router_table) / sizeof(router_table[0]));
 
+const char *
+router_name(int idx)
+{
+	if (idx >= 0 && idx < router_count)
+		return router_table[idx].name;
+	return idx == router_count ? "unmatched" : "-";
+}
+
 const struct route *
 router_find(enum http_method m, const char *path, int *status, char *allow,
     size_t allowlen)

@@ -55,6 +55,7 @@
 #include "accesslog.h"
 #include "app.h"
 #include "log.h"
+#include "router.h"
 #include "scoreboard.h"
 
 static volatile sig_atomic_t worker_stop_flag;
@@ -176,6 +177,7 @@ worker_run(const struct config *cfg, int listen_fd, int ready_fd)
 	if (scoreboard_get() == NULL) {
 		if (scoreboard_create(err, sizeof(err)) == -1)
 			log_warn("%s; status and metrics will be empty", err);
+		scoreboard_name_routes(router_name, router_count + 1);
 		scoreboard_attach(scoreboard_slot_alloc(), listen_fd);
 	}
 	scoreboard_set_state(SCOREBOARD_STARTING);
