@@ -272,7 +272,7 @@ run_tx(const struct route *rt, struct api_ctx *c)
 			break;
 		}
 		if (idem) {
-			enum idem_result ir = idem_begin(c->cfg, c->r, w);
+			enum idem_result ir = idem_begin(c->cfg, c->r, c->p, w);
 
 			if (ir == IDEM_ANSWERED) {
 				db_rollback();
