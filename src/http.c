@@ -104,8 +104,10 @@ http_read(struct http_req *r, FCGX_Request *f)
 }
 
 /* Every status the server sends, ascending; metrics.c counts exactly
- * these (and "other").  A status missing here goes out as 200 or 500. */
-const struct http_status http_statuses[HTTP_NSTATUS] = {
+ * these (and "other").  A status missing here goes out as 200 or 500.
+ * HTTP_NSTATUS must say how many there are: the shared metrics counters
+ * are laid out with it. */
+const struct http_status http_statuses[] = {
 	{ 200, "200 OK" },
 	{ 201, "201 Created" },
 	{ 204, "204 No Content" },
@@ -123,6 +125,8 @@ const struct http_status http_statuses[HTTP_NSTATUS] = {
 	{ 500, "500 Internal Server Error" },
 	{ 503, "503 Service Unavailable" },
 };
+_Static_assert(sizeof(http_statuses) / sizeof(http_statuses[0]) ==
+    HTTP_NSTATUS, "HTTP_NSTATUS is not the row count of http_statuses");
 
 int
 http_status_index(int status)

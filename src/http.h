@@ -87,7 +87,7 @@ struct http_status {
 	int code;
 	const char *line;           /* "201 Created" */
 };
-extern const struct http_status http_statuses[HTTP_NSTATUS];
+extern const struct http_status http_statuses[];   /* HTTP_NSTATUS rows */
 
 /* Index of status in http_statuses, or -1. */
 int http_status_index(int status);
