@@ -30,7 +30,7 @@ int
 api_charge(struct api_ctx *c)
 {
 	const unsigned char *user = c->p->v[P_USER_ID].u;
-	long long amount = c->p->v[P_AMOUNT].i, n, bal;
+	long long amount = c->p->v[P_CHARGE_AMOUNT].i, n, bal;
 	json_object *o;
 
 	if (amount > c->cfg->max_balance)

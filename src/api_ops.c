@@ -20,11 +20,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "app.h"
 #include "db.h"
 #include "events.h"
 #include "metrics.h"
-#include "router.h"
 #include "scoreboard.h"
 #include "util.h"
 
@@ -162,7 +160,7 @@ api_status(struct api_ctx *c)
 		json_object_object_add(wk, "currentRequestMs", busy ?
 		    api_ops_int(now - v.req_start_ms) : NULL);
 		json_object_object_add(wk, "currentRoute", busy ?
-		    json_object_new_string(app_route_name(v.route)) : NULL);
+		    json_object_new_string(scoreboard_route_name(v.route)) : NULL);
 		json_object_object_add(wk, "currentRequestId",
 		    busy && v.request_id[0] != '\0' ?
 		    json_object_new_string(v.request_id) : NULL);
@@ -242,11 +240,9 @@ api_metrics(struct api_ctx *c)
 		    "the scoreboard is not available in this process");
 		return 0;
 	}
-	nroutes = (size_t)router_count + 1;
-	if (nroutes > SCOREBOARD_ROUTES)
-		nroutes = SCOREBOARD_ROUTES;
+	nroutes = (size_t)scoreboard_routes_named();
 	for (i = 0; i < (int)nroutes; i++)
-		names[i] = app_route_name(i);
+		names[i] = scoreboard_route_name(i);
 	metrics_render_routes(&b, sb->route, names, nroutes);
 
 	api_ops_counter(&b, "concert_accepted_requests_total",
@@ -296,12 +292,13 @@ api_metrics(struct api_ctx *c)
 		return 0;
 	}
 	hlen = snprintf(head, sizeof(head),
-	    "Status: 200 OK\r\n"
+	    "Status: %s\r\n"
 	    "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "Content-Length: %zu\r\n"
 	    "X-Request-Id: %.128s\r\n"
-	    "\r\n", b.len, c->r->request_id ? c->r->request_id : "");
+	    "\r\n", http_status_text(200), b.len,
+	    c->r->request_id ? c->r->request_id : "");
 	if (c->r->fcgi != NULL) {
 		FCGX_PutStr(head, hlen, c->r->fcgi->out);
 		if (c->r->method != HTTP_HEAD)
@@ -309,6 +306,6 @@ api_metrics(struct api_ctx *c)
 	}
 	metrics_buf_free(&b);
 	c->w->status = 200;
-	app_response_sent();
+	c->w->sent = 1;
 	return 0;
 }

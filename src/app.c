@@ -53,7 +53,6 @@ static struct {
 	int64_t start_real_ms;      /* CLOCK_REALTIME, for the access log */
 	int route;                  /* router index; router_count: unmatched */
 	int status;
-	int sent;                   /* the handler wrote the answer itself */
 	char method[16];
 	char path[128];
 	char rid[129];
@@ -136,20 +135,6 @@ app_fini(void)
 	db_close();
 }
 
-const char *
-app_route_name(int idx)
-{
-	if (idx >= 0 && idx < router_count)
-		return router_table[idx].name;
-	return idx == router_count ? "unmatched" : "-";
-}
-
-void
-app_response_sent(void)
-{
-	app_cur.sent = 1;
-}
-
 /* Bounded copy of a possibly NULL string. */
 static void
 app_copy(char *dst, size_t len, const char *src)
@@ -192,7 +177,6 @@ app_request_start(FCGX_Request *f)
 	app_cur.start_us = clock_mono_us();
 	app_cur.start_real_ms = clock_wall_ms();
 	app_cur.status = 0;
-	app_cur.sent = 0;
 	app_copy(app_cur.method, sizeof(app_cur.method),
 	    FCGX_GetParam("REQUEST_METHOD", f->envp));
 	if ((uri = FCGX_GetParam("REQUEST_URI", f->envp)) == NULL || *uri == '\0')
@@ -242,7 +226,7 @@ app_request_done(void)
 	/* Route names are a closed set; the path says what was asked for
 	 * when no route matched. */
 	e.route = app_cur.route < router_count ?
-	    router_table[app_cur.route].name : app_cur.path;
+	    router_name(app_cur.route) : app_cur.path;
 	e.status = app_cur.status;
 	e.duration_us = dur;
 	e.worker = app_pid;
@@ -292,7 +276,7 @@ app_tx_body(void *arg)
 	http_resp_clear(c->w);
 	event_list_clear(c->events);
 	if (t->idem) {
-		switch (idem_begin(c->cfg, c->r, c->w)) {
+		switch (idem_begin(c->cfg, c->r, c->p, c->w)) {
 		case IDEM_PROCEED:
 			break;
 		case IDEM_ANSWERED:
@@ -348,7 +332,6 @@ dispatch(struct api_ctx *c)
 	const struct route *rt;
 	char allow[64];
 	int status = 0;
-	long long amax;
 
 	rt = router_find(r->method, r->path, &status, allow, sizeof(allow));
 	if (rt == NULL) {
@@ -368,9 +351,7 @@ dispatch(struct api_ctx *c)
 	}
 	if (validate_body(r, w) == -1)
 		return;
-	amax = (rt->flags & ROUTE_AMOUNT_CHARGE) ? app_cfg->max_charge_amount :
-	    app_cfg->max_balance;
-	if (validate_params(r, rt->want, rt->required, amax, c->p, w) == -1)
+	if (validate_params(r, rt->want, rt->required, app_cfg, c->p, w) == -1)
 		return;
 	if (r->idem_key != NULL && (rt->flags & ROUTE_IDEMPOTENT) &&
 	    idem_key_valid(r->idem_key) == -1) {
@@ -423,10 +404,8 @@ app_handle(FCGX_Request *f)
 	else
 		dispatch(&c);
 	app_cur.status = w.status != 0 ? w.status : 200;
-	if (!app_cur.sent) {
-		http_header(&w, "X-Request-Id", req.request_id);
-		http_write(&req, &w);
-	}
+	http_header(&w, "X-Request-Id", req.request_id);
+	http_write(&req, &w);
 	for (i = 0; i < app_events.n; i++)
 		events_send(&app_events.v[i]);
 	event_list_clear(&app_events);

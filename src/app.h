@@ -37,17 +37,6 @@ void app_handle(FCGX_Request *req);
  */
 void app_request_done(void);
 
-/*
- * For handlers whose answer is not JSON (/metrics): the handler wrote the
- * whole response (headers included) to the FastCGI stream itself, so
- * app_handle() must not write another.
- */
-void app_response_sent(void);
-
-/* Name of route index idx of the router table for logs and metrics
- * ("unmatched" for router_count, "-" for anything else). */
-const char *app_route_name(int idx);
-
 /* Called between requests and when idle (about once a second):
  * serves Kafka delivery reports, pings idle DB connections. */
 void app_tick(void);

@@ -18,17 +18,36 @@ env(FCGX_Request *f, const char *name)
 	return v != NULL ? v : "";
 }
 
+/* The one table of method names, indexed by enum http_method.  HTTP_OTHER
+ * is any method not listed; its name is never parsed. */
+static const char *const http_method_names[HTTP__MAX] = {
+	[HTTP_GET] = "GET",
+	[HTTP_HEAD] = "HEAD",
+	[HTTP_POST] = "POST",
+	[HTTP_PUT] = "PUT",
+	[HTTP_DELETE] = "DELETE",
+	[HTTP_PATCH] = "PATCH",
+	[HTTP_OPTIONS] = "OPTIONS",
+	[HTTP_OTHER] = "OTHER",
+};
+
 enum http_method
 http_method_parse(const char *s)
 {
-	static const char *const names[] = { "GET", "HEAD", "POST", "PUT",
-	    "DELETE", "PATCH", "OPTIONS" };
 	int i;
 
-	for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
-		if (strcmp(s, names[i]) == 0)
+	for (i = 0; i < HTTP_OTHER; i++)
+		if (strcmp(s, http_method_names[i]) == 0)
 			return (enum http_method)i;
 	return HTTP_OTHER;
+}
+
+const char *
+http_method_name(enum http_method m)
+{
+	if ((int)m < 0 || m >= HTTP__MAX)
+		return "OTHER";
+	return http_method_names[m];
 }
 
 int
@@ -84,28 +103,50 @@ http_read(struct http_req *r, FCGX_Request *f)
 	return 0;
 }
 
+/* Every status the server sends, ascending; metrics.c counts exactly
+ * these (and "other").  A status missing here goes out as 200 or 500.
+ * HTTP_NSTATUS must say how many there are: the shared metrics counters
+ * are laid out with it. */
+const struct http_status http_statuses[] = {
+	{ 200, "200 OK" },
+	{ 201, "201 Created" },
+	{ 204, "204 No Content" },
+	{ 400, "400 Bad Request" },
+	{ 401, "401 Unauthorized" },
+	{ 402, "402 Payment Required" },
+	{ 403, "403 Forbidden" },
+	{ 404, "404 Not Found" },
+	{ 405, "405 Method Not Allowed" },
+	{ 409, "409 Conflict" },
+	{ 413, "413 Payload Too Large" },
+	{ 415, "415 Unsupported Media Type" },
+	{ 422, "422 Unprocessable Entity" },
+	{ 429, "429 Too Many Requests" },
+	{ 500, "500 Internal Server Error" },
+	{ 503, "503 Service Unavailable" },
+};
+_Static_assert(sizeof(http_statuses) / sizeof(http_statuses[0]) ==
+    HTTP_NSTATUS, "HTTP_NSTATUS is not the row count of http_statuses");
+
+int
+http_status_index(int status)
+{
+	int i;
+
+	for (i = 0; i < HTTP_NSTATUS; i++)
+		if (http_statuses[i].code == status)
+			return i;
+	return -1;
+}
+
 const char *
 http_status_text(int status)
 {
-	switch (status) {
-	case 200: return "200 OK";
-	case 201: return "201 Created";
-	case 204: return "204 No Content";
-	case 400: return "400 Bad Request";
-	case 401: return "401 Unauthorized";
-	case 402: return "402 Payment Required";
-	case 403: return "403 Forbidden";
-	case 404: return "404 Not Found";
-	case 405: return "405 Method Not Allowed";
-	case 409: return "409 Conflict";
-	case 413: return "413 Payload Too Large";
-	case 415: return "415 Unsupported Media Type";
-	case 422: return "422 Unprocessable Entity";
-	case 429: return "429 Too Many Requests";
-	case 500: return "500 Internal Server Error";
-	case 503: return "503 Service Unavailable";
-	default: return status < 400 ? "200 OK" : "500 Internal Server Error";
-	}
+	int i = http_status_index(status);
+
+	if (i >= 0)
+		return http_statuses[i].line;
+	return http_statuses[http_status_index(status < 400 ? 200 : 500)].line;
 }
 
 void
@@ -162,6 +203,8 @@ http_write(struct http_req *r, struct http_resp *w)
 	size_t blen = 0;
 	int n;
 
+	if (w->sent)
+		return;
 	if (w->body != NULL) {
 		body = json_object_to_json_string_ext(w->body,
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -36,6 +36,7 @@ struct http_req {
 
 struct http_resp {
 	int status;
+	int sent;                   /* the handler wrote it all: don't write */
 	json_object *body;          /* owned; NULL means empty body */
 	char headers[256];          /* extra header lines, each ending \r\n */
 };
@@ -44,8 +45,11 @@ struct http_resp {
  * of the body.  Returns 0, or an HTTP status (413) to refuse with. */
 int http_read(struct http_req *r, FCGX_Request *fcgi);
 
-/* Parse a method name. */
+/* Parse a method name (case-sensitive); HTTP_OTHER if not listed. */
 enum http_method http_method_parse(const char *s);
+
+/* The name of m ("GET"; "OTHER" for HTTP_OTHER or out of range). */
+const char *http_method_name(enum http_method m);
 
 /* Set the response to the error envelope {"error":{"code","message"}}. */
 void http_error(struct http_resp *w, int status, const char *code,
@@ -60,10 +64,23 @@ void http_json(struct http_resp *w, int status, json_object *body);
 /* Append one extra header line ("Name: value"). */
 void http_header(struct http_resp *w, const char *name, const char *value);
 
-/* Serialise w to the FastCGI output stream. */
+/* Serialise w to the FastCGI output stream (nothing if w->sent: a
+ * handler whose answer is not JSON, /metrics, wrote it itself). */
 void http_write(struct http_req *r, struct http_resp *w);
 
-/* Render status line text: "201 Created". */
+/* The statuses the server sends, with their status line text. */
+#define HTTP_NSTATUS 16
+struct http_status {
+	int code;
+	const char *line;           /* "201 Created" */
+};
+extern const struct http_status http_statuses[];   /* HTTP_NSTATUS rows */
+
+/* Index of status in http_statuses, or -1. */
+int http_status_index(int status);
+
+/* Status line text: "201 Created"; a status not in the table is sent as
+ * "200 OK" below 400 and "500 Internal Server Error" from 400 up. */
 const char *http_status_text(int status);
 
 /* Free everything w owns and empty it. */

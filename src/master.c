@@ -50,9 +50,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "clock.h"
 #include "log.h"
+#include "router.h"
 #include "scoreboard.h"
 #include "sig.h"
 #include "worker.h"
@@ -435,13 +435,13 @@ master_watch(long long now)
 			c->slow_logged = v.accepted;
 			log_warn("slow request: worker %d has been serving %s "
 			    "for %lld ms (request %s)", (int)c->pid,
-			    app_route_name(v.route), age,
+			    scoreboard_route_name(v.route), age,
 			    v.request_id[0] ? v.request_id : "-");
 		}
 		if (limit > 0 && age >= limit) {
 			log_error("worker %d killed: request to %s exceeded "
 			    "%ld s (request %s)", (int)c->pid,
-			    app_route_name(v.route),
+			    scoreboard_route_name(v.route),
 			    m.cfg->request_timeout_seconds,
 			    v.request_id[0] ? v.request_id : "-");
 			/* Retiring: replaced now, and its death is no crash. */
@@ -569,6 +569,7 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 		log_error("%s", err);
 		goto out;
 	}
+	scoreboard_name_routes(router_name, router_count + 1);
 	scoreboard_set_workers_wanted(cfg->workers);
 	sigemptyset(&waitmask);
 	if (pipe2(m.ready_pipe, O_CLOEXEC) == -1) {

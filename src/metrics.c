@@ -19,34 +19,20 @@ static const int64_t metrics_bounds_us[METRICS_NBUCKETS] = {
 	1000000, 2500000, 5000000
 };
 
-/* Every status http.c has a text for. */
-const int metrics_statuses[METRICS_NSTATUS - 1] = {
-	200, 201, 204, 400, 401, 402, 403, 404, 405, 409, 413, 415, 422, 429,
-	500, 503
-};
-
 int
 metrics_status_index(int status)
 {
-	int i;
+	int i = http_status_index(status);
 
-	for (i = 0; i < METRICS_NSTATUS - 1; i++)
-		if (metrics_statuses[i] == status)
-			return i;
-	return METRICS_STATUS_OTHER;
+	return i >= 0 ? i : METRICS_STATUS_OTHER;
 }
 
-const char *
-metrics_status_label(int idx)
+int
+metrics_status_code(int idx)
 {
-	static const char *const labels[METRICS_NSTATUS] = {
-		"200", "201", "204", "400", "401", "402", "403", "404", "405",
-		"409", "413", "415", "422", "429", "500", "503", "other"
-	};
-
-	if (idx < 0 || idx >= METRICS_NSTATUS)
-		return "other";
-	return labels[idx];
+	if (idx < 0 || idx >= HTTP_NSTATUS)
+		return 0;
+	return http_statuses[idx].code;
 }
 
 int
@@ -185,13 +171,18 @@ metrics_render_routes(struct metrics_buf *b,
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < METRICS_NSTATUS; j++) {
 			uint64_t v = metrics_load(&routes[i].status[j]);
+			int code = metrics_status_code(j);
 
 			if (v == 0)
 				continue;
 			metrics_printf(b, "concert_http_requests_total{route=\"");
 			metrics_label_value(b, names[i]);
-			metrics_printf(b, "\",status=\"%s\"} %llu\n",
-			    metrics_status_label(j), (unsigned long long)v);
+			if (code != 0)
+				metrics_printf(b, "\",status=\"%d\"} %llu\n", code,
+				    (unsigned long long)v);
+			else
+				metrics_printf(b, "\",status=\"other\"} %llu\n",
+				    (unsigned long long)v);
 		}
 	}
 

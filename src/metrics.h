@@ -14,14 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http.h"
+
 /* Upper bounds (seconds) of the latency histogram, ascending. */
 #define METRICS_NBUCKETS 12
 extern const double metrics_bucket_bounds[METRICS_NBUCKETS];
 
-/* The statuses counted exactly; any other lands in METRICS_STATUS_OTHER. */
-#define METRICS_NSTATUS 17
-#define METRICS_STATUS_OTHER (METRICS_NSTATUS - 1)
-extern const int metrics_statuses[METRICS_NSTATUS - 1];
+/* The statuses counted exactly are http.c's table (index i counts
+ * http_statuses[i]); any other lands in METRICS_STATUS_OTHER. */
+#define METRICS_NSTATUS (HTTP_NSTATUS + 1)
+#define METRICS_STATUS_OTHER HTTP_NSTATUS
 
 /*
  * Counters of one route.  bucket[] is NOT cumulative: each request adds
@@ -36,11 +38,12 @@ struct metrics_route {
 	uint64_t sum_us;              /* total duration, microseconds */
 };
 
-/* Index of status in metrics_statuses, or METRICS_STATUS_OTHER. */
+/* Index of status in http_statuses, or METRICS_STATUS_OTHER. */
 int metrics_status_index(int status);
 
-/* The status text of a status index ("200"; "other" for the catch-all). */
-const char *metrics_status_label(int idx);
+/* The status a status index counts (200), or 0 for the catch-all "other"
+ * (and any index out of range). */
+int metrics_status_code(int idx);
 
 /* Index of the first bucket whose bound is >= duration (le semantics), or
  * METRICS_NBUCKETS when the duration exceeds every bound. */

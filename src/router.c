@@ -26,10 +26,9 @@ const struct route router_table[] = {
 	{ HTTP_POST, V1 "/reservations", api_hold, ROUTE_TX | ROUTE_IDEMPOTENT,
 	    PBIT(P_DATE) | PBIT(P_SEAT_NUMBER) | PBIT(P_TOKEN),
 	    PBIT(P_DATE) | PBIT(P_SEAT_NUMBER) | PBIT(P_TOKEN), "hold" },
-	{ HTTP_POST, V1 "/balance", api_charge,
-	    ROUTE_TX | ROUTE_IDEMPOTENT | ROUTE_AMOUNT_CHARGE,
-	    PBIT(P_USER_ID) | PBIT(P_AMOUNT), PBIT(P_USER_ID) | PBIT(P_AMOUNT),
-	    "charge" },
+	{ HTTP_POST, V1 "/balance", api_charge, ROUTE_TX | ROUTE_IDEMPOTENT,
+	    PBIT(P_USER_ID) | PBIT(P_CHARGE_AMOUNT),
+	    PBIT(P_USER_ID) | PBIT(P_CHARGE_AMOUNT), "charge" },
 	{ HTTP_GET, V1 "/balance", api_balance, 0,
 	    PBIT(P_USER_ID), PBIT(P_USER_ID), "balance" },
 	{ HTTP_POST, V1 "/payments", api_pay, ROUTE_TX | ROUTE_IDEMPOTENT,
@@ -39,9 +38,13 @@ const struct route router_table[] = {
 
 const int router_count = (int)(sizeof(router_table) / sizeof(router_table[0]));
 
-static const char *const method_names[HTTP__MAX] = {
-	"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OTHER"
-};
+const char *
+router_name(int idx)
+{
+	if (idx >= 0 && idx < router_count)
+		return router_table[idx].name;
+	return idx == router_count ? "unmatched" : "-";
+}
 
 const struct route *
 router_find(enum http_method m, const char *path, int *status, char *allow,
@@ -62,7 +65,7 @@ router_find(enum http_method m, const char *path, int *status, char *allow,
 			return rt;
 		path_seen = 1;
 		n += (size_t)snprintf(allow + n, n < allowlen ? allowlen - n : 0,
-		    "%s%s", n ? ", " : "", method_names[rt->method]);
+		    "%s%s", n ? ", " : "", http_method_name(rt->method));
 		if (n >= allowlen)
 			n = allowlen - 1;
 	}

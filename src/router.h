@@ -11,7 +11,6 @@
 enum route_flags {
 	ROUTE_TX = 1 << 0,          /* run inside one transaction */
 	ROUTE_IDEMPOTENT = 1 << 1,  /* honours Idempotency-Key */
-	ROUTE_AMOUNT_CHARGE = 1 << 2, /* amount bounded by max_charge_amount */
 };
 
 struct route {
@@ -24,8 +23,19 @@ struct route {
 	const char *name;           /* short name for logs and metrics */
 };
 
+/*
+ * Invariants (tests/unit/test_router.c): no two rows share method and
+ * path; every row has a handler and a name; names are unique, and none is
+ * "unmatched" or "-"; required is a subset of want.  A route's index in
+ * the table is its number in the scoreboard and the metrics.
+ */
 extern const struct route router_table[];
 extern const int router_count;
+
+/* The name of route index idx for logs and metrics: the row's name,
+ * "unmatched" for router_count (no route matched), "-" for anything else
+ * (-1: no request yet). */
+const char *router_name(int idx);
 
 /*
  * Find the route for method + path.  Returns it, or NULL with *status set

@@ -130,6 +130,35 @@ scoreboard_set_workers_wanted(long n)
 }
 
 void
+scoreboard_name_routes(const char *(*name)(int idx), int n)
+{
+	int i;
+
+	if (sb == NULL)
+		return;
+	if (n > SCOREBOARD_ROUTES)
+		n = SCOREBOARD_ROUTES;
+	for (i = 0; i < n; i++)
+		snprintf(sb->route_name[i], sizeof(sb->route_name[i]), "%s",
+		    name(i));
+	STORE(&sb->pool.routes_named, n);
+}
+
+const char *
+scoreboard_route_name(int idx)
+{
+	if (sb == NULL || idx < 0 || idx >= LOAD(&sb->pool.routes_named))
+		return "-";
+	return sb->route_name[idx];
+}
+
+int
+scoreboard_routes_named(void)
+{
+	return sb != NULL ? LOAD(&sb->pool.routes_named) : 0;
+}
+
+void
 scoreboard_attach(int idx, int listen_fd)
 {
 	sb_listen_fd = listen_fd;

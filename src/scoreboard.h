@@ -31,6 +31,7 @@
 #define SCOREBOARD_SLOTS   2048   /* 2 x the maximum of `workers` */
 #define SCOREBOARD_ROUTES  32     /* router_count + 1 ("unmatched") must fit */
 #define SCOREBOARD_RID_LEN 64     /* request id kept for the slow log */
+#define SCOREBOARD_NAME_LEN 32    /* longest route name kept, with its NUL */
 
 enum scoreboard_state {
 	SCOREBOARD_FREE = 0,          /* no worker owns the slot */
@@ -62,10 +63,13 @@ struct scoreboard_pool {
 	uint64_t kafka_failures;
 	int32_t slots_used;           /* slots [0, slots_used) were ever handed out */
 	int32_t workers_wanted;       /* `workers` of the running config */
+	int32_t routes_named;         /* route_name[0, routes_named) are set */
 } __attribute__((aligned(64)));
 
 struct scoreboard {
 	struct scoreboard_pool pool;
+	/* What route[i] counts: written once, before the first fork. */
+	char route_name[SCOREBOARD_ROUTES][SCOREBOARD_NAME_LEN];
 	struct metrics_route route[SCOREBOARD_ROUTES];
 	struct scoreboard_slot slot[SCOREBOARD_SLOTS];
 };
@@ -114,6 +118,15 @@ void scoreboard_slot_free(int idx);
 /* Remember the configured number of workers (shown in the status). */
 void scoreboard_set_workers_wanted(long n);
 
+/*
+ * Name the route indices: name(i) for 0 <= i < n (n is cut to
+ * SCOREBOARD_ROUTES, names to SCOREBOARD_NAME_LEN - 1).  Whoever maps the
+ * scoreboard calls it once, before forking, with the router's names; from
+ * then on the readers (the ops endpoints, the master's logs) name routes
+ * from the scoreboard alone and need not know the router.
+ */
+void scoreboard_name_routes(const char *(*name)(int idx), int n);
+
 /* --- worker side (all no-ops before scoreboard_attach) --- */
 
 /*
@@ -147,6 +160,13 @@ struct metrics_route *scoreboard_route(int idx);
 
 /* Copy slot idx.  Returns 0, or -1 when it is FREE. */
 int scoreboard_read(int idx, struct scoreboard_view *v);
+
+/* Name of route index idx as scoreboard_name_routes() set it, or "-"
+ * (no request yet, or an index that was not named). */
+const char *scoreboard_route_name(int idx);
+
+/* How many route indices are named (0 before scoreboard_name_routes()). */
+int scoreboard_routes_named(void);
 
 /* Name of a state ("idle"...). */
 const char *scoreboard_state_name(enum scoreboard_state st);

@@ -4,22 +4,13 @@
 #include "validate.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "util.h"
-
-const struct param_def validate_params_table[P__MAX] = {
-	[P_USER_ID]        = { "userId", PT_UUID, 0, 0 },
-	[P_DATE]           = { "date", PT_DATE, 0, 0 },
-	[P_SEAT_NUMBER]    = { "seatNumber", PT_INT, 1, 1000000 },
-	[P_TOKEN]          = { "token", PT_TOKEN, 0, 0 },
-	[P_AMOUNT]         = { "amount", PT_INT, 1, 0 },
-	[P_RESERVATION_ID] = { "reservationId", PT_UUID, 0, 0 },
-};
 
 /* json-c accepts NaN and Infinity even in strict mode; JSON (RFC 8259)
  * has neither.  Depth is bounded by the tokener (16). */
@@ -108,141 +99,224 @@ validate_body(struct http_req *r, struct http_resp *w)
 	return 0;
 }
 
-static void
-field_error(struct http_resp *w, int status, const char *code,
-    const char *field, const char *what)
+/* --- checks: text -> value (kcgi's kvalid_*) --- */
+
+static int
+check_uuid(const struct param_def *d, const char *s, long long max,
+    struct param_val *v, const char **what)
 {
-	http_error(w, status, code, "'%s' %s", field, what);
-	http_error_detail(w, "field", json_object_new_string(field));
+	if (util_uuid_parse(s, v->u) == -1) {
+		*what = "must be a UUID";
+		return PF_INVALID;
+	}
+	util_uuid_format(v->u, v->s);
+	return PF_OK;
 }
 
-/* Convert the text form s of parameter k into v.  0 / -1 with w set. */
 static int
-convert_text(enum param_key k, const char *s, long long amount_max,
-    struct param_val *v, struct http_resp *w)
+check_token(const struct param_def *d, const char *s, long long max,
+    struct param_val *v, const char **what)
 {
-	const struct param_def *d = &validate_params_table[k];
-	long long max = d->max ? d->max : amount_max;
+	if (util_unhex(s, v->u, 16) == -1) {
+		*what = "is malformed (32 hex characters expected)";
+		return PF_INVALID;
+	}
+	return PF_OK;
+}
+
+static int
+check_date(const struct param_def *d, const char *s, long long max,
+    struct param_val *v, const char **what)
+{
+	if (util_date_valid(s) == -1) {
+		*what = "must be a calendar date YYYY-MM-DD";
+		return PF_INVALID;
+	}
+	memcpy(v->s, s, 11);
+	return PF_OK;
+}
+
+/* A decimal integer (optional '-', no '+', no blanks) within [min, max]. */
+static int
+check_int(const struct param_def *d, const char *s, long long max,
+    struct param_val *v, const char **what)
+{
 	char *end;
 
-	switch (d->type) {
-	case PT_UUID:
-		if (util_uuid_parse(s, v->u) == -1) {
-			field_error(w, 400, "VALIDATION_ERROR", d->name,
-			    "must be a UUID");
-			return -1;
-		}
-		util_uuid_format(v->u, v->s);
-		break;
-	case PT_TOKEN:
-		if (util_unhex(s, v->u, 16) == -1) {
-			http_error(w, 401, "TOKEN_INVALID",
-			    "token is malformed (32 hex characters expected)");
-			return -1;
-		}
-		break;
-	case PT_DATE:
-		if (util_date_valid(s) == -1) {
-			field_error(w, 400, "VALIDATION_ERROR", d->name,
-			    "must be a calendar date YYYY-MM-DD");
-			return -1;
-		}
-		memcpy(v->s, s, 11);
-		break;
-	case PT_INT:
-		errno = 0;
-		if (s[0] == '\0' || !((s[0] >= '0' && s[0] <= '9') || s[0] == '-'))
-			goto notint;
-		v->i = strtoll(s, &end, 10);
-		if (*end != '\0')
-			goto notint;
-		if (errno == ERANGE || v->i < d->min || v->i > max)
-			goto range;
-		break;
+	if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '-')) {
+		*what = "must be an integer";
+		return PF_INVALID;
 	}
-	v->present = 1;
-	return 0;
-notint:
-	field_error(w, 400, "VALIDATION_ERROR", d->name, "must be an integer");
-	return -1;
-range:
-	if (k == P_AMOUNT) {
-		http_error(w, 422, "INVALID_AMOUNT",
-		    "'amount' must be between %lld and %lld", d->min, max);
-		http_error_detail(w, "field", json_object_new_string(d->name));
-	} else {
-		http_error(w, 400, "VALIDATION_ERROR",
-		    "'%s' must be between %lld and %lld", d->name, d->min, max);
-		http_error_detail(w, "field", json_object_new_string(d->name));
+	errno = 0;
+	v->i = strtoll(s, &end, 10);
+	if (*end != '\0') {
+		*what = "must be an integer";
+		return PF_INVALID;
 	}
+	if (errno == ERANGE || v->i < d->min || v->i > max)
+		return PF_RANGE;
+	return PF_OK;
+}
+
+/* --- configured bounds --- */
+
+static long
+max_charge(const struct config *cfg)
+{
+	return cfg->max_charge_amount;
+}
+
+static long
+max_balance(const struct config *cfg)
+{
+	return cfg->max_balance;
+}
+
+/* --- answers to a refusal --- */
+
+/* 400 naming the field: VALIDATION_ERROR, MISSING_FIELD, or the row's own
+ * status and code for a value out of range. */
+static void
+reject_field(const struct param_def *d, enum param_fault f, const char *what,
+    struct http_resp *w)
+{
+	int status = 400;
+	const char *code = "VALIDATION_ERROR";
+
+	if (f == PF_MISSING)
+		code = "MISSING_FIELD";
+	else if (f == PF_RANGE && d->range_status != 0) {
+		status = d->range_status;
+		code = d->range_code;
+	}
+	http_error(w, status, code, "'%s' %s", d->name, what);
+	http_error_detail(w, "field", json_object_new_string(d->name));
+}
+
+/* A queue token is a credential: every refusal is a 401 (the client must
+ * get a token, not fix a field), and the message does not echo the field
+ * back beyond "token is malformed". */
+static void
+reject_token(const struct param_def *d, enum param_fault f, const char *what,
+    struct http_resp *w)
+{
+	if (f == PF_MISSING) {
+		http_error(w, 401, "TOKEN_REQUIRED",
+		    "a queue token is required (body 'token', "
+		    "'Authorization: Bearer', or ?token=)");
+		return;
+	}
+	http_error(w, 401, "TOKEN_INVALID", "%s %s", d->name,
+	    f == PF_TYPE || f == PF_INVALID ? what : "is malformed");
+}
+
+/* The parameters.  A new one is a row here and a key in validate.h; the
+ * router's rows say which routes take it. */
+const struct param_def validate_params_table[P__MAX] = {
+	[P_USER_ID] = { .name = "userId", .sources = PSRC_BODY | PSRC_QUERY,
+	    .maxlen = PARAM_MAXLEN, .check = check_uuid,
+	    .reject = reject_field },
+	[P_DATE] = { .name = "date", .sources = PSRC_BODY | PSRC_QUERY,
+	    .maxlen = PARAM_MAXLEN, .check = check_date,
+	    .reject = reject_field },
+	[P_SEAT_NUMBER] = { .name = "seatNumber",
+	    .sources = PSRC_BODY | PSRC_QUERY, .json_int = 1,
+	    .maxlen = PARAM_MAXLEN, .check = check_int, .min = 1,
+	    .max = 1000000, .reject = reject_field },
+	[P_TOKEN] = { .name = "token",
+	    .sources = PSRC_BODY | PSRC_BEARER | PSRC_QUERY,
+	    .maxlen = PARAM_MAXLEN, .check = check_token,
+	    .reject = reject_token },
+	[P_AMOUNT] = { .name = "amount", .sources = PSRC_BODY | PSRC_QUERY,
+	    .json_int = 1, .maxlen = PARAM_MAXLEN, .check = check_int,
+	    .min = 1, .max_of = max_balance, .range_status = 422,
+	    .range_code = "INVALID_AMOUNT", .reject = reject_field },
+	[P_RESERVATION_ID] = { .name = "reservationId",
+	    .sources = PSRC_BODY | PSRC_QUERY, .maxlen = PARAM_MAXLEN,
+	    .check = check_uuid, .reject = reject_field },
+	[P_CHARGE_AMOUNT] = { .name = "amount",
+	    .sources = PSRC_BODY | PSRC_QUERY, .json_int = 1,
+	    .maxlen = PARAM_MAXLEN, .check = check_int, .min = 1,
+	    .max_of = max_charge, .range_status = 422,
+	    .range_code = "INVALID_AMOUNT", .reject = reject_field },
+};
+
+/* --- the engine --- */
+
+/* Answer a refusal through the row (the range message names the bounds
+ * in force).  Returns -1. */
+static int
+refuse(const struct param_def *d, enum param_fault f, const char *what,
+    long long max, struct http_resp *w)
+{
+	char range[80];
+
+	if (f == PF_RANGE) {
+		snprintf(range, sizeof(range), "must be between %lld and %lld",
+		    d->min, max);
+		what = range;
+	}
+	d->reject(d, f, what, w);
 	return -1;
 }
 
+/* Run the row's check on text s.  0 / -1 with w set. */
 static int
-convert_json(enum param_key k, json_object *j, long long amount_max,
+take_text(const struct param_def *d, const char *s, long long max,
     struct param_val *v, struct http_resp *w)
 {
-	const struct param_def *d = &validate_params_table[k];
+	const char *what = "is invalid";
+	int f;
+
+	if (strlen(s) > d->maxlen)
+		return refuse(d, PF_LONG, "is too long", max, w);
+	if ((f = d->check(d, s, max, v, &what)) != PF_OK)
+		return refuse(d, (enum param_fault)f, what, max, w);
+	v->present = 1;
+	return 0;
+}
+
+/* A JSON member: the row's JSON type, then the same check as text. */
+static int
+take_json(const struct param_def *d, json_object *j, long long max,
+    struct param_val *v, struct http_resp *w)
+{
 	char buf[32];
 
-	if (d->type == PT_INT) {
+	if (d->json_int) {
 		long long x;
 
-		if (!json_object_is_type(j, json_type_int)) {
-			field_error(w, 400, "VALIDATION_ERROR", d->name,
-			    "must be an integer");
-			return -1;
-		}
+		if (!json_object_is_type(j, json_type_int))
+			return refuse(d, PF_TYPE, "must be an integer", max, w);
 		errno = 0;
 		x = (long long)json_object_get_int64(j);
-		if (errno == ERANGE || x == LLONG_MAX || x == LLONG_MIN)
-			snprintf(buf, sizeof(buf), "%s", "99999999999999999999");
-		else
-			snprintf(buf, sizeof(buf), "%lld", x);
-		return convert_text(k, buf, amount_max, v, w);
+		if (errno == ERANGE)    /* beyond 64 bits: out of any range */
+			return refuse(d, PF_RANGE, NULL, max, w);
+		snprintf(buf, sizeof(buf), "%lld", x);
+		return take_text(d, buf, max, v, w);
 	}
-	if (!json_object_is_type(j, json_type_string)) {
-		if (d->type == PT_TOKEN) {
-			http_error(w, 401, "TOKEN_INVALID", "token must be a string");
-			return -1;
-		}
-		field_error(w, 400, "VALIDATION_ERROR", d->name,
-		    "must be a string");
-		return -1;
-	}
+	if (!json_object_is_type(j, json_type_string))
+		return refuse(d, PF_TYPE, "must be a string", max, w);
 	/* "\u0000" is legal JSON; a C string would silently stop there and
 	 * accept "2026-11-28\u0000junk" as a date (or a token with a tail). */
 	if (strlen(json_object_get_string(j)) !=
-	    (size_t)json_object_get_string_len(j)) {
-		if (d->type == PT_TOKEN) {
-			http_error(w, 401, "TOKEN_INVALID", "token is malformed");
-			return -1;
-		}
-		field_error(w, 400, "VALIDATION_ERROR", d->name,
-		    "must not contain NUL characters");
-		return -1;
-	}
-	if (json_object_get_string_len(j) > 64) {
-		if (d->type == PT_TOKEN) {
-			http_error(w, 401, "TOKEN_INVALID", "token is malformed");
-			return -1;
-		}
-		field_error(w, 400, "VALIDATION_ERROR", d->name, "is too long");
-		return -1;
-	}
-	return convert_text(k, json_object_get_string(j), amount_max, v, w);
+	    (size_t)json_object_get_string_len(j))
+		return refuse(d, PF_NUL, "must not contain NUL characters", max,
+		    w);
+	return take_text(d, json_object_get_string(j), max, v, w);
 }
 
 int
 validate_params(const struct http_req *r, unsigned want, unsigned required,
-    long long amount_max, struct params *out, struct http_resp *w)
+    const struct config *cfg, struct params *out, struct http_resp *w)
 {
-	char qbuf[72];
+	char qbuf[PARAM_MAXLEN + 1];
 	int k;
 
 	memset(out, 0, sizeof(*out));
 	for (k = 0; k < P__MAX; k++) {
 		const struct param_def *d = &validate_params_table[k];
+		long long max = d->max_of != NULL ? d->max_of(cfg) : d->max;
 		struct param_val *v = &out->v[k];
 		json_object *j = NULL;
 		const char *bearer;
@@ -250,48 +324,31 @@ validate_params(const struct http_req *r, unsigned want, unsigned required,
 
 		if (!(want & PBIT(k)))
 			continue;
-		if (r->json != NULL && json_object_object_get_ex(r->json,
-		    d->name, &j) && !json_object_is_type(j, json_type_null)) {
-			if (convert_json(k, j, amount_max, v, w) == -1)
+		if ((d->sources & PSRC_BODY) && r->json != NULL &&
+		    json_object_object_get_ex(r->json, d->name, &j) &&
+		    !json_object_is_type(j, json_type_null)) {
+			if (take_json(d, j, max, v, w) == -1)
 				return -1;
 			continue;
 		}
-		if (d->type == PT_TOKEN &&
+		if ((d->sources & PSRC_BEARER) &&
 		    (bearer = http_bearer(r->authorization)) != NULL) {
-			if (strlen(bearer) > 64 ||
-			    convert_text(k, bearer, amount_max, v, w) == -1) {
-				if (strlen(bearer) > 64)
-					http_error(w, 401, "TOKEN_INVALID",
-					    "token is malformed");
+			if (take_text(d, bearer, max, v, w) == -1)
 				return -1;
-			}
 			continue;
 		}
-		qn = http_query_get(r->query, d->name, qbuf, sizeof(qbuf));
-		if (qn == -2) {
-			if (d->type == PT_TOKEN) {
-				http_error(w, 401, "TOKEN_INVALID", "token is malformed");
-				return -1;
-			}
-			field_error(w, 400, "VALIDATION_ERROR", d->name,
-			    "is malformed or too long");
-			return -1;
-		}
+		qn = (d->sources & PSRC_QUERY) ? http_query_get(r->query,
+		    d->name, qbuf, d->maxlen + 1) : -1;
+		if (qn == -2)
+			return refuse(d, PF_QUERY, "is malformed or too long",
+			    max, w);
 		if (qn >= 0) {
-			if (convert_text(k, qbuf, amount_max, v, w) == -1)
+			if (take_text(d, qbuf, max, v, w) == -1)
 				return -1;
 			continue;
 		}
-		if (required & PBIT(k)) {
-			if (d->type == PT_TOKEN) {
-				http_error(w, 401, "TOKEN_REQUIRED",
-				    "a queue token is required (body 'token', "
-				    "'Authorization: Bearer', or ?token=)");
-				return -1;
-			}
-			field_error(w, 400, "MISSING_FIELD", d->name, "is required");
-			return -1;
-		}
+		if (required & PBIT(k))
+			return refuse(d, PF_MISSING, "is required", max, w);
 	}
 	return 0;
 }

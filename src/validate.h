@@ -10,18 +10,64 @@
 #include "http.h"
 
 enum param_key {
-	P_USER_ID, P_DATE, P_SEAT_NUMBER, P_TOKEN, P_AMOUNT, P_RESERVATION_ID,
+	P_USER_ID, P_DATE, P_SEAT_NUMBER, P_TOKEN,
+	P_AMOUNT,            /* a payment: bounded by max_balance */
+	P_RESERVATION_ID,
+	P_CHARGE_AMOUNT,     /* a top-up: bounded by max_charge_amount */
 	P__MAX
 };
 
 #define PBIT(k) (1u << (k))
 
-enum param_type { PT_UUID, PT_DATE, PT_INT, PT_TOKEN };
+/* Where a parameter may come from, tried in this order. */
+enum param_source {
+	PSRC_BODY = 1 << 0,      /* member of the JSON body */
+	PSRC_BEARER = 1 << 1,    /* "Authorization: Bearer <value>" */
+	PSRC_QUERY = 1 << 2,     /* the query string */
+};
 
+/* Why a value was refused; a row's reject function turns it into the
+ * answer. */
+enum param_fault {
+	PF_OK = 0,
+	PF_TYPE,                 /* JSON value of the wrong type */
+	PF_NUL,                  /* JSON string with an embedded NUL */
+	PF_LONG,                 /* longer than the row's maxlen */
+	PF_QUERY,                /* bad percent-encoding, or too long */
+	PF_INVALID,              /* the row's check refused the text */
+	PF_RANGE,                /* integer outside [min, max] */
+	PF_MISSING,              /* required and absent */
+};
+
+/* Longest text any row accepts (the query buffer's size). */
+#define PARAM_MAXLEN 64
+
+struct param_val;
+struct config;
+
+/*
+ * One row per parameter, carrying its own behaviour (kcgi's struct
+ * kvalid): the engine, validate_params(), only reads rows and never names
+ * a key.
+ *
+ * check converts the text s into v and returns PF_OK, PF_INVALID (with
+ * *what saying what the value must be, e.g. "must be a UUID") or PF_RANGE.
+ * reject answers a refusal: f says why, what the text the message ends
+ * with ("must be a UUID", "is too long", "must be between 1 and 5").
+ */
 struct param_def {
-	const char *name;        /* JSON / query name */
-	enum param_type type;
-	long long min, max;      /* PT_INT bounds (max 0: use the limit) */
+	const char *name;        /* JSON member and query name */
+	unsigned sources;        /* PSRC_ mask */
+	int json_int;            /* the JSON value is a number, not a string */
+	size_t maxlen;           /* longest text, <= PARAM_MAXLEN */
+	int (*check)(const struct param_def *d, const char *s, long long max,
+	    struct param_val *v, const char **what);
+	long long min, max;      /* integer bounds (check_int) ... */
+	long (*max_of)(const struct config *cfg);  /* ... or max from config */
+	int range_status;        /* answer to PF_RANGE (0: 400 VALIDATION_ERROR) */
+	const char *range_code;
+	void (*reject)(const struct param_def *d, enum param_fault f,
+	    const char *what, struct http_resp *w);
 };
 
 extern const struct param_def validate_params_table[P__MAX];
@@ -29,7 +75,7 @@ extern const struct param_def validate_params_table[P__MAX];
 struct param_val {
 	int present;
 	long long i;
-	unsigned char u[16];     /* PT_UUID, PT_TOKEN */
+	unsigned char u[16];     /* check_uuid, check_token */
 	char s[40];              /* canonical text (date, uuid) */
 };
 
@@ -46,12 +92,13 @@ int validate_body(struct http_req *r, struct http_resp *w);
 
 /*
  * Check and convert the parameters of mask `want` (PBIT set); those in
- * `required` must be present.  amount_max bounds P_AMOUNT.  Sources: the
- * JSON body, then the query string; P_TOKEN also "Authorization: Bearer".
- * Returns 0, or -1 with w set to a 4xx error naming the field.
+ * `required` must be present.  Each row says where its value may come
+ * from, how it is checked, its bounds (cfg supplies configured ones) and
+ * how a refusal is answered.  Returns 0, or -1 with w set to the 4xx
+ * answer of the first refused parameter.
  */
 int validate_params(const struct http_req *r, unsigned want,
-    unsigned required, long long amount_max, struct params *out,
+    unsigned required, const struct config *cfg, struct params *out,
     struct http_resp *w);
 
 #endif

@@ -56,6 +56,7 @@
 #include "app.h"
 #include "clock.h"
 #include "log.h"
+#include "router.h"
 #include "scoreboard.h"
 #include "sig.h"
 
@@ -154,6 +155,7 @@ worker_run(const struct config *cfg, int listen_fd, int ready_fd)
 	if (scoreboard_get() == NULL) {
 		if (scoreboard_create(err, sizeof(err)) == -1)
 			log_warn("%s; status and metrics will be empty", err);
+		scoreboard_name_routes(router_name, router_count + 1);
 		scoreboard_attach(scoreboard_slot_alloc(), listen_fd);
 	}
 	scoreboard_set_state(SCOREBOARD_STARTING);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "fuzz.h"
 #include "util.h"
 #include "validate.h"
@@ -40,16 +41,20 @@ next_line(const char **p, const char *end, char *buf, size_t buflen)
 	return buf;
 }
 
+/* Every accepted parameter is within its row's bounds, and a value with a
+ * canonical text (date, UUID) is accepted again, unchanged, from it. */
 static void
 check_ok_params(const struct params *ps, unsigned want, unsigned required,
-    long long amount_max)
+    const struct config *cfg)
 {
 	int k;
 
 	for (k = 0; k < P__MAX; k++) {
 		const struct param_def *d = &validate_params_table[k];
 		const struct param_val *v = &ps->v[k];
-		unsigned char u[16];
+		long long max = d->max_of != NULL ? d->max_of(cfg) : d->max;
+		struct param_val again;
+		const char *what;
 
 		if (!(want & PBIT(k))) {
 			FUZZ_ASSERT(!v->present);
@@ -59,28 +64,22 @@ check_ok_params(const struct params *ps, unsigned want, unsigned required,
 			FUZZ_ASSERT(v->present);
 		if (!v->present)
 			continue;
-		switch (d->type) {
-		case PT_INT:
+		if (d->json_int) {
 			FUZZ_ASSERT(v->i >= d->min);
-			FUZZ_ASSERT(v->i <= (d->max ? d->max : amount_max));
-			break;
-		case PT_DATE:
-			FUZZ_ASSERT(strlen(v->s) == 10);
-			FUZZ_ASSERT(util_date_valid(v->s) == 0);
-			break;
-		case PT_UUID:
-			FUZZ_ASSERT(strlen(v->s) == 36);
-			FUZZ_ASSERT(util_uuid_parse(v->s, u) == 0);
-			FUZZ_ASSERT(memcmp(u, v->u, 16) == 0);
-			break;
-		case PT_TOKEN:
-			break;
+			FUZZ_ASSERT(v->i <= max);
+		}
+		if (v->s[0] != '\0') {
+			memset(&again, 0, sizeof(again));
+			FUZZ_ASSERT(strlen(v->s) <= d->maxlen);
+			FUZZ_ASSERT(d->check(d, v->s, max, &again, &what) == PF_OK);
+			FUZZ_ASSERT(strcmp(again.s, v->s) == 0);
+			FUZZ_ASSERT(memcmp(again.u, v->u, sizeof(v->u)) == 0);
 		}
 	}
 }
 
 /* A string accepted from the JSON body must be all of that string: no
- * "\u0000" cutting it short (regression: validate.c convert_json). */
+ * "\u0000" cutting it short (regression: validate.c take_json). */
 static void
 check_json_strings(const struct http_req *r, const struct params *ps)
 {
@@ -119,7 +118,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char line1[64], method[16];
 	char *query, *auth, *ctype;
 	unsigned want = (1u << P__MAX) - 1, required = 0;
-	const long long amount_max = 10000000; /* config default max_charge_amount */
+	/* the config defaults of the two configured bounds */
+	static const struct config cfg = { .max_charge_amount = 10000000,
+	    .max_balance = 1000000000000L };
 	struct http_resp w;
 	struct params ps;
 	size_t blen;
@@ -174,20 +175,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (req->json != NULL)
 		FUZZ_ASSERT(json_object_is_type(req->json, json_type_object));
 
-	rc = validate_params(req, want, required, amount_max, &ps, &w);
+	rc = validate_params(req, want, required, &cfg, &ps, &w);
 	if (rc == -1)
 		check_error(&w);
 	else {
 		FUZZ_ASSERT(w.body == NULL);
-		check_ok_params(&ps, want, required, amount_max);
+		check_ok_params(&ps, want, required, &cfg);
 		check_json_strings(req, &ps);
 	}
 	/* Same request, everything required: must not disagree on success. */
 	http_resp_clear(&w);
-	if (validate_params(req, want, want, amount_max, &ps, &w) == -1)
+	if (validate_params(req, want, want, &cfg, &ps, &w) == -1)
 		check_error(&w);
 	else {
-		check_ok_params(&ps, want, want, amount_max);
+		check_ok_params(&ps, want, want, &cfg);
 		check_json_strings(req, &ps);
 	}
 out:

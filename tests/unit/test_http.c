@@ -1,5 +1,6 @@
 /* Unit tests: query-string decoding, bearer tokens, content types. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "http.h"
@@ -98,4 +99,41 @@ Test(http_status, texts)
 	cr_assert_str_eq(http_status_text(402), "402 Payment Required");
 	cr_assert_str_eq(http_status_text(415), "415 Unsupported Media Type");
 	cr_assert_str_eq(http_status_text(201), "201 Created");
+}
+
+/* One table of method names: parsing a name gives back its method. */
+Test(http_method, names_round_trip)
+{
+	int m;
+
+	for (m = 0; m < HTTP_OTHER; m++)
+		cr_assert_eq(http_method_parse(http_method_name(m)), m, "%s",
+		    http_method_name(m));
+	cr_assert_str_eq(http_method_name(HTTP_OTHER), "OTHER");
+	cr_assert_eq(http_method_parse("OTHER"), HTTP_OTHER);
+	cr_assert_str_eq(http_method_name(HTTP__MAX), "OTHER");
+	cr_assert_str_eq(http_method_name((enum http_method)-1), "OTHER");
+}
+
+/* One table of statuses: each row's line starts with its own code,
+ * codes ascend (no duplicates), and unknown codes fall back. */
+Test(http_status, table_is_consistent)
+{
+	char code[8];
+	int i;
+
+	for (i = 0; i < HTTP_NSTATUS; i++) {
+		snprintf(code, sizeof(code), "%d ", http_statuses[i].code);
+		cr_assert_eq(strncmp(http_statuses[i].line, code, 4), 0, "%s",
+		    http_statuses[i].line);
+		cr_assert_eq(http_status_index(http_statuses[i].code), i);
+		cr_assert_str_eq(http_status_text(http_statuses[i].code),
+		    http_statuses[i].line);
+		if (i > 0)
+			cr_assert_gt(http_statuses[i].code,
+			    http_statuses[i - 1].code);
+	}
+	cr_assert_eq(http_status_index(418), -1);
+	cr_assert_str_eq(http_status_text(299), "200 OK");
+	cr_assert_str_eq(http_status_text(418), "500 Internal Server Error");
 }

@@ -51,10 +51,42 @@ Test(metrics_bucket, bounds_ascend_from_1ms_to_5s)
 
 Test(metrics_status, known_statuses_and_other)
 {
-	cr_assert_str_eq(metrics_status_label(metrics_status_index(200)), "200");
-	cr_assert_str_eq(metrics_status_label(metrics_status_index(503)), "503");
+	cr_assert_eq(metrics_status_code(metrics_status_index(200)), 200);
+	cr_assert_eq(metrics_status_code(metrics_status_index(503)), 503);
 	cr_assert_eq(metrics_status_index(418), METRICS_STATUS_OTHER);
-	cr_assert_str_eq(metrics_status_label(METRICS_STATUS_OTHER), "other");
+	cr_assert_eq(metrics_status_code(METRICS_STATUS_OTHER), 0);
+	cr_assert_eq(metrics_status_code(-1), 0);
+}
+
+/* One table per fact: the statuses counted are exactly those http.c has
+ * a status line for, each under its own index. */
+Test(metrics_status, counts_every_status_http_sends)
+{
+	int i;
+
+	cr_assert_eq(METRICS_NSTATUS, HTTP_NSTATUS + 1);
+	for (i = 0; i < HTTP_NSTATUS; i++) {
+		cr_assert_eq(metrics_status_index(http_statuses[i].code), i);
+		cr_assert_eq(metrics_status_code(i), http_statuses[i].code);
+	}
+}
+
+Test(metrics_render, other_status_is_labelled_other)
+{
+	struct metrics_route r;
+	const char *names[] = { "ping" };
+	struct metrics_buf b = { 0 };
+
+	memset(&r, 0, sizeof(r));
+	metrics_observe(&r, 418, 10);
+	metrics_observe(&r, 201, 10);
+	metrics_render_routes(&b, &r, names, 1);
+	cr_assert_not(b.failed);
+	cr_assert(strstr(b.p, "concert_http_requests_total{route=\"ping\","
+	    "status=\"201\"} 1\n") != NULL, "%s", b.p);
+	cr_assert(strstr(b.p, "concert_http_requests_total{route=\"ping\","
+	    "status=\"other\"} 1\n") != NULL, "%s", b.p);
+	metrics_buf_free(&b);
 }
 
 Test(metrics_observe, counts_status_bucket_and_sum)
