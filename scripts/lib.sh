@@ -6,6 +6,11 @@
 #   STATE  ${CONCERT_STATE_DIR:-$ROOT/.state}   local servers' data, logs, sockets, pids
 #   CACHE  ${CONCERT_CACHE_DIR:-$HOME/.cache/concert}   downloaded Kafka jars
 #   BUILD  ${CONCERT_BUILD_DIR:-$ROOT/build}   ($ROOT/build-asan when CONCERT_SANITIZE=1)
+#   RUNTIME ${CONCERT_RUNTIME_DIR:-/run/concert-<hash of STATE>} (as root; else
+#          /tmp/concert-<uid>-<hash>): what the web servers' workers must reach -- concertd's and
+#          MariaDB's sockets, mod_fcgid's copy of concertd and its config, Apache's error
+#          documents. As root those workers run as nobody/www-data, and STATE may sit under a
+#          0700 home directory they cannot enter. Mode 0755, owned by the invoking user.
 # Ports:
 #   HTTP_PORT    ${CONCERT_HTTP_PORT:-8080}      the (first) web server
 #   APACHE_PORT  ${CONCERT_APACHE_PORT:-HTTP_PORT+1}  Apache when both web servers run
@@ -37,20 +42,32 @@ KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
 TOPIC_PREFIX=${CONCERT_KAFKA_TOPIC_PREFIX:-concert}
 KAFKA_VERSION=3.9.1
 
+_state_hash=$(printf '%s' "$STATE" | sha256sum | cut -c1-12)
+if [[ -n ${CONCERT_RUNTIME_DIR:-} ]]; then
+	RUNTIME=$(_abs "$CONCERT_RUNTIME_DIR")
+elif [[ $(id -u) == 0 && -d /run && -w /run ]]; then
+	RUNTIME=/run/concert-$_state_hash
+else
+	RUNTIME=/tmp/concert-$(id -u)-$_state_hash
+fi
+RUNTIME=${RUNTIME%/}
+
 MYSQL_DIR=$STATE/mysql
-MYSQL_SOCK=$MYSQL_DIR/mysqld.sock
+# The server's socket is in RUNTIME; $MYSQL_DIR/mysqld.sock is a symlink to it (for clients).
+MYSQL_SOCK=$RUNTIME/mysqld.sock
+MYSQL_SOCK_LINK=$MYSQL_DIR/mysqld.sock
 KAFKA_DIR=$STATE/kafka
 RUN_DIR=$STATE/run
 LOG_DIR=$STATE/log
 CONF_FILE=$STATE/concert.conf
 # The programs read CONCERT_<KEY> themselves, so honour the same overrides here.
-CONCERTD_SOCK=${CONCERT_LISTEN:-$RUN_DIR/concertd.sock}
+CONCERTD_SOCK=${CONCERT_LISTEN:-$RUNTIME/concertd.sock}
 CONCERTD_PID=${CONCERT_PID_FILE:-$RUN_DIR/concertd.pid}
 CONSUMER_PID=${CONCERT_CONSUMER_PID_FILE:-$RUN_DIR/consumer.pid}
 CONCERTD_LOG=${CONCERT_LOG_FILE:-$LOG_DIR/concertd.log}
 CONSUMER_LOG=${CONCERT_CONSUMER_LOG_FILE:-$LOG_DIR/consumer.log}
 
-export ROOT STATE CACHE BUILD
+export ROOT STATE CACHE BUILD RUNTIME
 
 # ---------------------------------------------------------------- messages
 
@@ -64,6 +81,19 @@ die() {
 
 # now_ms: milliseconds since the epoch (for timings)
 now_ms() { date +%s%3N; }
+
+# ensure_runtime: create RUNTIME (0755, ours). It may be in /tmp: refuse a symlink or a folder
+# somebody else owns (it could have been created first to catch our sockets).
+ensure_runtime() {
+	if [[ ! -e $RUNTIME ]]; then
+		mkdir -p "$(dirname "$RUNTIME")"
+		mkdir -m 0755 "$RUNTIME" 2>/dev/null || [[ -d $RUNTIME && ! -L $RUNTIME ]] ||
+			die "cannot create the runtime folder $RUNTIME"
+	fi
+	[[ -d $RUNTIME && ! -L $RUNTIME && -O $RUNTIME ]] ||
+		die "runtime folder $RUNTIME is not a folder owned by $(id -un); remove it or set CONCERT_RUNTIME_DIR"
+	chmod 0755 "$RUNTIME"
+}
 
 # ---------------------------------------------------------------- processes
 
@@ -179,7 +209,7 @@ spawn() {
 render() {
 	local in=$1 out=$2 sedargs=() kv
 	shift 2
-	for kv in "$@" "STATE=$STATE" "ROOT=$ROOT" "SOCKET=$CONCERTD_SOCK" "HTTP_PORT=$HTTP_PORT"; do # first match wins
+	for kv in "$@" "STATE=$STATE" "ROOT=$ROOT" "RUNTIME=$RUNTIME" "SOCKET=$CONCERTD_SOCK" "HTTP_PORT=$HTTP_PORT"; do # first match wins
 		sedargs+=(-e "s|@${kv%%=*}@|${kv#*=}|g")
 	done
 	sed "${sedargs[@]}" "$in" >"$out.tmp"
