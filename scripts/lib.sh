@@ -103,12 +103,21 @@ pid_of() {
 	[[ -s $f ]] || return 1
 	read -r pid <"$f" || true
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	kill -0 "$pid" 2>/dev/null || return 1
+	pid_alive "$pid" || return 1
 	printf '%s\n' "$pid"
 }
 
-# pid_alive PID
-pid_alive() { kill -0 "$1" 2>/dev/null; }
+# pid_alive PID: the process exists and is not a zombie (kill -0 succeeds on a zombie, which
+# has exited but whose parent has not reaped it yet). The state is the field after "(comm)" in
+# /proc/PID/stat; without /proc, kill -0 is all there is.
+pid_alive() {
+	local st
+	kill -0 "$1" 2>/dev/null || return 1
+	[[ -e /proc/$1/stat ]] || { [[ ! -d /proc/self ]]; return; }
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	[[ ${st%% *} != [ZX] ]]
+}
 
 # wait_pid_exit PID TIMEOUT_S: 0 if PID exited within the timeout.
 wait_pid_exit() {
