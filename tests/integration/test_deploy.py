@@ -85,11 +85,13 @@ def fcgid_children():
         pytest.skip("no Apache+fcgid in this stack")
     with open(pid_file) as f:
         master = int(f.read().strip())
-    binary = os.path.realpath(os.path.join(helpers.BUILD, "src", "concertd"))
+    binaries = {os.path.realpath(os.path.join(helpers.BUILD, "src", "concertd"))}
+    if os.environ.get("RUNTIME"):  # scripts/web runs a copy there (scripts/lib.sh RUNTIME)
+        binaries.add(os.path.realpath(os.path.join(os.environ["RUNTIME"], "fcgid", "bin", "concertd")))
     out = {}
     for pid in _pids():
         try:
-            if os.path.realpath(_exe(pid)).replace(" (deleted)", "") != binary:
+            if os.path.realpath(_exe(pid)).replace(" (deleted)", "") not in binaries:
                 continue
             parent = _ppid(pid)
             if _ppid(parent) == master:
