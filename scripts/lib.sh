@@ -228,6 +228,28 @@ render() {
 	mv "$out.tmp" "$out"
 }
 
+# config_keys: the programs' configuration keys (what `concertd -t` lists), else the keys of
+# concert.conf.example when concertd is not built yet.
+config_keys() {
+	local bin=$BUILD/src/concertd out=
+	[[ -x $bin ]] && out=$(env -i "$bin" -t 2>/dev/null | sed -n 's/^\([a-z_][a-z0-9_]*\) = .*/\1/p')
+	if [[ -n $out ]]; then
+		printf '%s\n' "$out"
+	else
+		sed -n 's/^#\{0,1\}\([a-z_][a-z0-9_]*\) *=.*/\1/p' "$ROOT/concert.conf.example" | sort -u
+	fi
+}
+
+# conf_env: sets CONF_ENV=(env -u CONCERT_<KEY> ...) for every configuration key: a command
+# run as "${CONF_ENV[@]}" CMD gets none of them, so the programs take their whole configuration
+# from $CONF_FILE (which scripts/config wrote with the stack's overrides) -- whatever the
+# caller's environment says.
+conf_env() {
+	local k
+	CONF_ENV=(env)
+	for k in $(config_keys); do CONF_ENV+=(-u "CONCERT_${k^^}"); done
+}
+
 need_cmd() {
 	command -v "$1" >/dev/null 2>&1 || die "'$1' not found; run scripts/install-deps"
 }
