@@ -35,6 +35,8 @@ JSON_CT = "application/json; charset=utf-8"
 
 def request(base, method, path, headers=None, body=None, source=None):
     u = urllib.parse.urlsplit(base)
+    if path in ("/api/v1/status", "/metrics"):  # their own listener: port + 10 (scripts/web)
+        u = urllib.parse.urlsplit("http://%s:%d" % (u.hostname, u.port + 10))
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=20, source_address=source)
     try:
         c.request(method, path, body=body, headers=headers or {})
@@ -273,6 +275,7 @@ def limited_nginx():
     with open(os.path.join(helpers.ROOT, "nginx-conf", "concert.conf.in")) as f:
         text = f.read()
     subst = {"STATE": d, "ROOT": helpers.ROOT, "SOCKET": sock, "HTTP_PORT": str(port),
+             "OPS_PORT": str(_free_port()),
              "TOKEN_RATE": "2r/s", "TOKEN_BURST": "", "CORS_MAP": "", "CORS_VARY": ""}
     for k, v in subst.items():
         text = text.replace("@%s@" % k, v)

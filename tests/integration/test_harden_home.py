@@ -32,10 +32,10 @@ def _free_base_port(n=3):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             p = s.getsockname()[1]
-        if p + n >= 65535:
+        if p + 10 + n >= 65535:
             continue
         ok = True
-        for q in range(p, p + n):
+        for q in list(range(p, p + n)) + list(range(p + 10, p + 10 + n)):  # + operator pages
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", q))

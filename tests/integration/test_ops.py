@@ -60,6 +60,8 @@ def stack_access_log():
 def get(base, path, headers=None, source=None, method="GET"):
     """One request to base+path (not only /api/v1); (status, headers, text)."""
     u = urllib.parse.urlsplit(base)
+    if path.split("?")[0] in (STATUS, "/metrics"):  # own listener: port + 10 (scripts/web)
+        u = urllib.parse.urlsplit("http://%s:%d" % (u.hostname, u.port + 10))
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=20,
                                    source_address=source)
     try:
