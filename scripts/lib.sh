@@ -6,6 +6,11 @@
 #   STATE  ${CONCERT_STATE_DIR:-$ROOT/.state}   local servers' data, logs, sockets, pids
 #   CACHE  ${CONCERT_CACHE_DIR:-$HOME/.cache/concert}   downloaded Kafka jars
 #   BUILD  ${CONCERT_BUILD_DIR:-$ROOT/build}   ($ROOT/build-asan when CONCERT_SANITIZE=1)
+#   RUNTIME ${CONCERT_RUNTIME_DIR:-/run/concert-<hash of STATE>} (as root; else
+#          /tmp/concert-<uid>-<hash>): what the web servers' workers must reach -- concertd's and
+#          MariaDB's sockets, mod_fcgid's copy of concertd and its config, Apache's error
+#          documents. As root those workers run as nobody/www-data, and STATE may sit under a
+#          0700 home directory they cannot enter. Mode 0755, owned by the invoking user.
 # Ports:
 #   HTTP_PORT    ${CONCERT_HTTP_PORT:-8080}      the (first) web server
 #   APACHE_PORT  ${CONCERT_APACHE_PORT:-HTTP_PORT+1}  Apache when both web servers run
@@ -37,20 +42,32 @@ KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
 TOPIC_PREFIX=${CONCERT_KAFKA_TOPIC_PREFIX:-concert}
 KAFKA_VERSION=3.9.1
 
+_state_hash=$(printf '%s' "$STATE" | sha256sum | cut -c1-12)
+if [[ -n ${CONCERT_RUNTIME_DIR:-} ]]; then
+	RUNTIME=$(_abs "$CONCERT_RUNTIME_DIR")
+elif [[ $(id -u) == 0 && -d /run && -w /run ]]; then
+	RUNTIME=/run/concert-$_state_hash
+else
+	RUNTIME=/tmp/concert-$(id -u)-$_state_hash
+fi
+RUNTIME=${RUNTIME%/}
+
 MYSQL_DIR=$STATE/mysql
-MYSQL_SOCK=$MYSQL_DIR/mysqld.sock
+# The server's socket is in RUNTIME; $MYSQL_DIR/mysqld.sock is a symlink to it (for clients).
+MYSQL_SOCK=$RUNTIME/mysqld.sock
+MYSQL_SOCK_LINK=$MYSQL_DIR/mysqld.sock
 KAFKA_DIR=$STATE/kafka
 RUN_DIR=$STATE/run
 LOG_DIR=$STATE/log
 CONF_FILE=$STATE/concert.conf
 # The programs read CONCERT_<KEY> themselves, so honour the same overrides here.
-CONCERTD_SOCK=${CONCERT_LISTEN:-$RUN_DIR/concertd.sock}
+CONCERTD_SOCK=${CONCERT_LISTEN:-$RUNTIME/concertd.sock}
 CONCERTD_PID=${CONCERT_PID_FILE:-$RUN_DIR/concertd.pid}
 CONSUMER_PID=${CONCERT_CONSUMER_PID_FILE:-$RUN_DIR/consumer.pid}
 CONCERTD_LOG=${CONCERT_LOG_FILE:-$LOG_DIR/concertd.log}
 CONSUMER_LOG=${CONCERT_CONSUMER_LOG_FILE:-$LOG_DIR/consumer.log}
 
-export ROOT STATE CACHE BUILD
+export ROOT STATE CACHE BUILD RUNTIME
 
 # ---------------------------------------------------------------- messages
 
@@ -65,6 +82,19 @@ die() {
 # now_ms: milliseconds since the epoch (for timings)
 now_ms() { date +%s%3N; }
 
+# ensure_runtime: create RUNTIME (0755, ours). It may be in /tmp: refuse a symlink or a folder
+# somebody else owns (it could have been created first to catch our sockets).
+ensure_runtime() {
+	if [[ ! -e $RUNTIME ]]; then
+		mkdir -p "$(dirname "$RUNTIME")"
+		mkdir -m 0755 "$RUNTIME" 2>/dev/null || [[ -d $RUNTIME && ! -L $RUNTIME ]] ||
+			die "cannot create the runtime folder $RUNTIME"
+	fi
+	[[ -d $RUNTIME && ! -L $RUNTIME && -O $RUNTIME ]] ||
+		die "runtime folder $RUNTIME is not a folder owned by $(id -un); remove it or set CONCERT_RUNTIME_DIR"
+	chmod 0755 "$RUNTIME"
+}
+
 # ---------------------------------------------------------------- processes
 
 # pid_of FILE: print the pid stored in FILE if that process is alive; else fail.
@@ -73,12 +103,21 @@ pid_of() {
 	[[ -s $f ]] || return 1
 	read -r pid <"$f" || true
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	kill -0 "$pid" 2>/dev/null || return 1
+	pid_alive "$pid" || return 1
 	printf '%s\n' "$pid"
 }
 
-# pid_alive PID
-pid_alive() { kill -0 "$1" 2>/dev/null; }
+# pid_alive PID: the process exists and is not a zombie (kill -0 succeeds on a zombie, which
+# has exited but whose parent has not reaped it yet). The state is the field after "(comm)" in
+# /proc/PID/stat; without /proc, kill -0 is all there is.
+pid_alive() {
+	local st
+	kill -0 "$1" 2>/dev/null || return 1
+	[[ -e /proc/$1/stat ]] || { [[ ! -d /proc/self ]]; return; }
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	[[ ${st%% *} != [ZX] ]]
+}
 
 # wait_pid_exit PID TIMEOUT_S: 0 if PID exited within the timeout.
 wait_pid_exit() {
@@ -179,7 +218,7 @@ spawn() {
 render() {
 	local in=$1 out=$2 sedargs=() kv
 	shift 2
-	for kv in "$@" "STATE=$STATE" "ROOT=$ROOT" "SOCKET=$CONCERTD_SOCK" "HTTP_PORT=$HTTP_PORT"; do # first match wins
+	for kv in "$@" "STATE=$STATE" "ROOT=$ROOT" "RUNTIME=$RUNTIME" "SOCKET=$CONCERTD_SOCK" "HTTP_PORT=$HTTP_PORT"; do # first match wins
 		sedargs+=(-e "s|@${kv%%=*}@|${kv#*=}|g")
 	done
 	sed "${sedargs[@]}" "$in" >"$out.tmp"
@@ -187,6 +226,28 @@ render() {
 		die "unrendered placeholder in $out: $(grep -o '@[A-Z_]*@' "$out.tmp" | sort -u | tr '\n' ' ')"
 	fi
 	mv "$out.tmp" "$out"
+}
+
+# config_keys: the programs' configuration keys (what `concertd -t` lists), else the keys of
+# concert.conf.example when concertd is not built yet.
+config_keys() {
+	local bin=$BUILD/src/concertd out=
+	[[ -x $bin ]] && out=$(env -i "$bin" -t 2>/dev/null | sed -n 's/^\([a-z_][a-z0-9_]*\) = .*/\1/p')
+	if [[ -n $out ]]; then
+		printf '%s\n' "$out"
+	else
+		sed -n 's/^#\{0,1\}\([a-z_][a-z0-9_]*\) *=.*/\1/p' "$ROOT/concert.conf.example" | sort -u
+	fi
+}
+
+# conf_env: sets CONF_ENV=(env -u CONCERT_<KEY> ...) for every configuration key: a command
+# run as "${CONF_ENV[@]}" CMD gets none of them, so the programs take their whole configuration
+# from $CONF_FILE (which scripts/config wrote with the stack's overrides) -- whatever the
+# caller's environment says.
+conf_env() {
+	local k
+	CONF_ENV=(env)
+	for k in $(config_keys); do CONF_ENV+=(-u "CONCERT_${k^^}"); done
 }
 
 need_cmd() {

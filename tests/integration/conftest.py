@@ -17,7 +17,9 @@ test_api_token, ...) get the same three front doors: the URL list gains the fcgi
 and their test ids are named after the front door ("nginx", "apache", "fcgid").
 """
 import os
+import re
 import sys
+import time
 
 import pytest
 
@@ -98,3 +100,47 @@ def web(request):
     if not url:
         pytest.skip("no %s front door (CONCERT_TEST_%s_URL not set)" % (name, name.upper()))
     return url
+
+
+# ------------------------------------------------- no queue token in any log (issue 9 item 10)
+_UUIDISH = re.compile(rb"(?i)(?<![0-9a-f])[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(?![0-9a-f])")
+_LOG_SKIP_DIRS = {"data", "ipc", "tmp", "htdocs", "errors", "bin"}  # databases, sockets, copies
+
+
+def _stack_logs():
+    """Every log file of the test stack: nginx, Apache, Apache+fcgid, concertd, the consumer,
+    MariaDB, Kafka (not their data: a database holds the tokens by design)."""
+    roots = [helpers.STATE] + [d for d in [os.environ.get("RUNTIME")] if d]
+    for top in roots:
+        for d, dirs, files in os.walk(top):
+            dirs[:] = [x for x in dirs if x not in _LOG_SKIP_DIRS]
+            in_log_dir = os.path.basename(d) in ("log", "logs")
+            for f in files:
+                p = os.path.join(d, f)
+                if (in_log_dir or f.endswith((".log", ".out"))) and os.path.isfile(p) \
+                        and not os.path.islink(p):
+                    yield p
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_queue_token_in_logs():
+    """At the end of the run: no queue token issued by the test stack appears in its logs."""
+    yield
+    if not os.path.exists(helpers.MYSQL_SOCK) or os.environ.get("CONCERT_TEST_NO_LOG_SCAN") == "1":
+        return
+    time.sleep(1.5)  # nginx writes its access log buffer out every second
+    try:
+        tokens = {r[0] for r in helpers.sql("SELECT LOWER(HEX(token)) FROM queue_tokens")}
+    except RuntimeError as e:  # the stack is gone: nothing to compare with
+        print("token log scan skipped: %s" % e)
+        return
+    found = {}
+    for path in _stack_logs():
+        with open(path, "rb") as f:
+            for m in _UUIDISH.finditer(f.read()):
+                t = m.group(0).replace(b"-", b"").lower().decode()
+                if t in tokens:
+                    found.setdefault(path, set()).add(t)
+    if found:
+        pytest.fail("queue tokens in the logs: " + "; ".join(
+            "%s: %d (e.g. %s)" % (p, len(ts), sorted(ts)[0]) for p, ts in sorted(found.items())))

@@ -165,6 +165,19 @@ def http_request(base, method, path, headers=None, body=None, source=None, timeo
         c.close()
 
 
+# The operator pages (/api/v1/status, /metrics) have a listener of their own on the
+# front door's port + 10 (scripts/web); the public server answers them 404.
+OPS_PATHS = ("/api/v1/status", "/metrics")
+
+
+def ops_base(base, path):
+    """base itself, or the operator listener's base when path is an operator page."""
+    u = urllib.parse.urlsplit(base)
+    if path.split("?")[0] not in OPS_PATHS:
+        return base
+    return "http://%s:%d" % (u.hostname, (u.port or 80) + 10)
+
+
 def _api_path(path):
     if path.startswith("/api") or path.startswith("/bench/"):
         return path

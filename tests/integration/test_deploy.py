@@ -38,7 +38,7 @@ MAX_AGE = "600"
 
 def request(base, method, path, headers=None, body=None, source=None):
     """(status, headers, body bytes) of one request to base+path as given."""
-    return helpers.http_request(base, method, path, headers=headers, body=body, source=source)
+    return helpers.http_request(helpers.ops_base(base, path), method, path, headers=headers, body=body, source=source)
 
 
 
@@ -82,11 +82,13 @@ def fcgid_children():
         pytest.skip("no Apache+fcgid in this stack")
     with open(pid_file) as f:
         master = int(f.read().strip())
-    binary = os.path.realpath(os.path.join(helpers.BUILD, "src", "concertd"))
+    binaries = {os.path.realpath(os.path.join(helpers.BUILD, "src", "concertd"))}
+    if os.environ.get("RUNTIME"):  # scripts/web runs a copy there (scripts/lib.sh RUNTIME)
+        binaries.add(os.path.realpath(os.path.join(os.environ["RUNTIME"], "fcgid", "bin", "concertd")))
     out = {}
     for pid in _pids():
         try:
-            if os.path.realpath(_exe(pid)).replace(" (deleted)", "") != binary:
+            if os.path.realpath(_exe(pid)).replace(" (deleted)", "") not in binaries:
                 continue
             parent = _ppid(pid)
             if _ppid(parent) == master:
@@ -266,6 +268,7 @@ def limited_nginx():
     with open(os.path.join(helpers.ROOT, "nginx-conf", "concert.conf.in")) as f:
         text = f.read()
     subst = {"STATE": d, "ROOT": helpers.ROOT, "SOCKET": sock, "HTTP_PORT": str(port),
+             "OPS_PORT": str(_free_port()),
              "TOKEN_RATE": "2r/s", "TOKEN_BURST": "", "CORS_MAP": "", "CORS_VARY": ""}
     for k, v in subst.items():
         text = text.replace("@%s@" % k, v)

@@ -58,7 +58,7 @@ def stack_access_log():
 
 def get(base, path, headers=None, source=None, method="GET"):
     """One request to base+path (not only /api/v1); (status, headers, text)."""
-    st, hdrs, body = helpers.http_request(base, method, path, headers=headers, source=source)
+    st, hdrs, body = helpers.http_request(helpers.ops_base(base, path), method, path, headers=headers, source=source)
     return st, hdrs, body.decode("utf-8", "replace")
 
 
