@@ -19,8 +19,10 @@
 
 #include <json-c/json.h>
 
-#include "events.h"
 #include "util.h"
+
+/* The Kafka topics, by role (events_topic_name() gives the full name). */
+enum events_topic { EVENTS_QUEUE = 0, EVENTS_RESERVATIONS = 1, EVENTS__MAX };
 
 enum event_type {
 	EVENT_UNKNOWN = 0,          /* parsed: a type not in the table */

@@ -15,8 +15,7 @@
 #include <stddef.h>
 
 #include "config.h"
-
-enum events_topic { EVENTS_QUEUE = 0, EVENTS_RESERVATIONS = 1, EVENTS__MAX };
+#include "event.h"
 
 /* Create the producer (after fork).  0 / -1 with err. */
 int events_init(const struct config *cfg, char *err, size_t errlen);
@@ -28,7 +27,6 @@ const char *events_topic_name(enum events_topic t);
  * (logged; the consumer's sweep repairs what a lost event would have done). */
 int events_publish(enum events_topic t, const char *key, const char *json);
 
-struct event;
 
 /* Publish ev (event.h) on its type's topic with its key.  0 / -1 as
  * events_publish. */
