@@ -281,25 +281,25 @@ def uhex(u):
     return "UNHEX('%s')" % u.replace("-", "")
 
 
-class QueueLock:
-    """Hold the queue_state row lock in a separate session, so the consumer
-    cannot admit, lapse or re-measure the rate while the block runs (the
-    API's reads do not lock it). database: an isolated stack's (st.db)."""
+class RowLock:
+    """Run a locking statement (or several, ';'-separated) in a session of its
+    own and keep that transaction open for the block; rolled back at the end.
+    database: an isolated stack's (st.db), else the shared stack's."""
 
-    def __init__(self, database=None):
+    def __init__(self, stmt, database=None):
+        self.stmt = stmt
         self.database = database
 
     def __enter__(self):
         self.p = subprocess.Popen(mysql_cmd(self.database) + ["--unbuffered"],
                                   stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
-        self.p.stdin.write("BEGIN; SELECT serving_seq FROM queue_state "
-                           "WHERE id = 1 FOR UPDATE; SELECT 'locked';\n")
+        self.p.stdin.write("BEGIN; %s; SELECT 'locked';\n" % self.stmt)
         self.p.stdin.flush()
         while True:
             line = self.p.stdout.readline()
             if not line:
-                raise AssertionError("queue lock session died")
+                raise AssertionError("lock session died: %s" % self.stmt)
             if line.strip() == "locked":
                 return self
 
@@ -309,6 +309,16 @@ class QueueLock:
             self.p.stdin.close()
         finally:
             self.p.wait(10)
+
+
+class QueueLock(RowLock):
+    """Hold the queue_state row lock in a separate session, so the consumer
+    cannot admit, lapse or re-measure the rate while the block runs (the
+    API's reads do not lock it). database: an isolated stack's (st.db)."""
+
+    def __init__(self, database=None):
+        super().__init__("SELECT serving_seq FROM queue_state WHERE id = 1 FOR UPDATE",
+                         database)
 
 
 # ---------------------------------------------------------------- timing, threads, ports

@@ -6,17 +6,13 @@ competing change commits.  Every date is private (far future, one seat
 each) so no other test is disturbed.
 """
 import random
-import subprocess
 import threading
 
-from helpers import (MYSQL_SOCK, api, new_user, sql, sql_value,
+from helpers import (RowLock, api, new_user, sql, sql_value, uhex,
                      wait_until)
 
 
 # ---------------------------------------------------------------- helpers
-
-def uhex(u):
-    return "UNHEX('%s')" % u.replace("-", "")
 
 
 def bearer(tok):
@@ -67,35 +63,6 @@ def holds_in_flight():
     return int(sql_value("SELECT COUNT(*) FROM information_schema.processlist"
                          " WHERE command = 'Execute'"
                          " AND info LIKE 'UPDATE seats s SET s.state%'"))
-
-
-class RowLock:
-    """Run a locking statement in its own session and keep the transaction
-    open for the block (rolled back at the end)."""
-
-    def __init__(self, stmt):
-        self.stmt = stmt
-
-    def __enter__(self):
-        self.p = subprocess.Popen(
-            ["mariadb", "--no-defaults", "--socket=" + MYSQL_SOCK, "-uroot",
-             "-N", "-B", "--unbuffered", "concert"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.p.stdin.write("BEGIN; %s; SELECT 'locked';\n" % self.stmt)
-        self.p.stdin.flush()
-        while True:
-            line = self.p.stdout.readline()
-            if not line:
-                raise AssertionError("lock session died")
-            if line.strip() == "locked":
-                return self
-
-    def __exit__(self, *exc):
-        try:
-            self.p.stdin.write("ROLLBACK;\n")
-            self.p.stdin.close()
-        finally:
-            self.p.wait(10)
 
 
 def seat_lock(date, seat):
