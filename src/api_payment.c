@@ -1,15 +1,22 @@
 /*
  * api_payment: pay for a held seat, in one transaction.
  *
- * The reservation row is locked first; its owner, state and deadline are
- * checked under that lock, so a payment and the consumer's expiry of the
- * same hold serialise: either the payment sees a live hold and completes,
- * or it sees an expired one and takes nothing.  The seat is sold with a
- * conditional UPDATE (it must still be held by this reservation: after
- * lazy expiry someone else may have taken it), the debit is conditional
- * on the balance, and payments.reservation_id is UNIQUE.
+ * The reservation row is locked first, then its seat row, and only then
+ * are its owner, state and deadline checked: a payment and the consumer's
+ * expiry of the same hold serialise on the reservation, and nothing can
+ * change the seat between the check and the sale (before, the seat was
+ * locked only by the sell, so a payment that waited on a busy seat row
+ * sold it after its deadline had passed).  The deadline is read by a
+ * statement issued after both locks are held: MySQL evaluates
+ * UTC_TIMESTAMP() once at the start of a statement, so a deadline
+ * compared inside a locking read that waited is compared with the time
+ * before the wait.  The seat is sold with a conditional UPDATE (it must
+ * still be held by this reservation: after lazy expiry someone else may
+ * have taken it), the debit is conditional on the balance, and
+ * payments.reservation_id is UNIQUE.
  * Lock order: reservation, seat, user, token (holds take seat, user,
- * token; the consumer takes reservation, seat).
+ * token and insert their own new reservation row, which no other
+ * transaction can know yet; the consumer takes reservation, seat).
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,15 +27,20 @@
 #include "model.h"
 #include "util.h"
 
-static struct db_stmt *st_res_lock, *st_sell, *st_debit, *st_ledger,
+static struct db_stmt *st_res_lock, *st_seat_lock, *st_deadline, *st_sell, *st_debit, *st_ledger,
     *st_pay_ins, *st_confirm, *st_other_holds, *st_tok_end, *st_balance;
 
 int
 api_payment_prepare(void)
 {
 	st_res_lock = db_stmt("SELECT user_id,"
-	    " DATE_FORMAT(concert_date, '%Y-%m-%d'), seat_number, price, state,"
-	    " expires_at > UTC_TIMESTAMP(3)"
+	    " DATE_FORMAT(concert_date, '%Y-%m-%d'), seat_number, price, state"
+	    " FROM reservations WHERE id = ? FOR UPDATE");
+	st_seat_lock = db_stmt("SELECT state FROM seats"
+	    " WHERE concert_date = ? AND seat_number = ? FOR UPDATE");
+	/* Both rows are locked when this runs, so "now" is after any wait
+	 * (and the locking read sees the latest row, not a snapshot). */
+	st_deadline = db_stmt("SELECT expires_at > UTC_TIMESTAMP(3)"
 	    " FROM reservations WHERE id = ? FOR UPDATE");
 	st_sell = db_stmt("UPDATE seats SET state = " SQL_SEAT_SOLD
 	    ", hold_expires_at = NULL"
@@ -50,7 +62,7 @@ api_payment_prepare(void)
 	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3)"
 	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
 	st_balance = db_stmt("SELECT balance FROM users WHERE id = ?");
-	return st_res_lock && st_sell && st_debit && st_ledger && st_pay_ins &&
+	return st_res_lock && st_seat_lock && st_deadline && st_sell && st_debit && st_ledger && st_pay_ins &&
 	    st_confirm && st_other_holds && st_tok_end && st_balance ? 0 : -1;
 }
 
@@ -71,8 +83,8 @@ api_pay(struct api_ctx *c)
 		return rc < 0 ? -1 : 0;
 	if (db_exec(st_res_lock, "u", rid) < 0)
 		return -1;
-	rc = db_fetch(st_res_lock, "usiiii", owner, date, sizeof(date), &seat,
-	    &price, &state, &live);
+	rc = db_fetch(st_res_lock, "usiii", owner, date, sizeof(date), &seat,
+	    &price, &state);
 	db_done(st_res_lock);
 	if (rc < 0)
 		return -1;
@@ -80,6 +92,19 @@ api_pay(struct api_ctx *c)
 		http_error(c->w, 404, "RESERVATION_NOT_FOUND", "no such reservation");
 		return 0;
 	}
+	/* Taken before any check, so that every check below holds until the
+	 * commit.  Seat rows are never deleted; if one were, the hold is
+	 * gone with it (the sell below would match nothing either). */
+	if (db_exec(st_seat_lock, "si", date, seat) < 0 ||
+	    (rc = db_fetch(st_seat_lock, "i", &n)) < 0)
+		return -1;
+	db_done(st_seat_lock);
+	if (db_exec(st_deadline, "u", rid) < 0 ||
+	    db_fetch(st_deadline, "i", &live) != 1)
+		return -1;
+	db_done(st_deadline);
+	if (rc == 0)
+		live = 0;
 	if (memcmp(owner, user, 16) != 0) {
 		http_error(c->w, 403, "NOT_RESERVATION_OWNER",
 		    "the reservation belongs to another user");

@@ -351,7 +351,8 @@ dispatch(struct api_ctx *c)
 	}
 	if (validate_body(r, w) == -1)
 		return;
-	if (validate_params(r, rt->want, rt->required, app_cfg, c->p, w) == -1)
+	if (validate_params(r, rt->want, rt->required,
+	    ROUTE_QUERY_MASK(rt), app_cfg, c->p, w) == -1)
 		return;
 	if (r->idem_key != NULL && (rt->flags & ROUTE_IDEMPOTENT) &&
 	    idem_key_valid(r->idem_key) == -1) {

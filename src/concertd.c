@@ -18,8 +18,9 @@
  *   is not ours to unlink).  No pid file in single-worker mode (mod_fcgid
  *   runs several), and no app_check(): a server that is down must not make
  *   spawning fail, /health reports it.
- * - otherwise bind `listen` (a unix socket path, or host:port for TCP),
- *   write `pid_file`, check MySQL and Kafka with app_check(), and run the
+ * - otherwise bind `listen` (a unix socket path, or host:port for TCP;
+ *   a unix socket gets listen_owner, listen_group and listen_mode, and its
+ *   folder is created 0755 when missing), write `pid_file`, check MySQL and Kafka with app_check(), and run the
  *   master.  On exit remove the socket (only if this process bound it and
  *   it is still the same file) and the pid file.
  *
@@ -28,8 +29,11 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +104,85 @@ concertd_is_unix(const char *listen_spec)
 }
 
 /*
+ * listen_owner and listen_group as ids: a name or a number; empty leaves
+ * that id as bind() made it ((uid_t)-1 / (gid_t)-1 for chown).  Resolved
+ * before anything is bound, so a typo fails the start cleanly.
+ */
+static int
+concertd_socket_ids(const struct config *cfg, uid_t *uid, gid_t *gid,
+    char *err, size_t errlen)
+{
+	const struct passwd *pw;
+	const struct group *gr;
+	const char *o = cfg->listen_owner, *g = cfg->listen_group;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (o[0] != '\0') {
+		if (isdigit((unsigned char)o[0]) && strspn(o, "0123456789") ==
+		    strlen(o))
+			*uid = (uid_t)strtoul(o, NULL, 10);
+		else if ((pw = getpwnam(o)) != NULL)
+			*uid = pw->pw_uid;
+		else {
+			snprintf(err, errlen, "listen_owner '%s': no such user",
+			    o);
+			return -1;
+		}
+	}
+	if (g[0] != '\0') {
+		if (isdigit((unsigned char)g[0]) && strspn(g, "0123456789") ==
+		    strlen(g))
+			*gid = (gid_t)strtoul(g, NULL, 10);
+		else if ((gr = getgrnam(g)) != NULL)
+			*gid = gr->gr_gid;
+		else {
+			snprintf(err, errlen, "listen_group '%s': no such group",
+			    g);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Create the socket's folder when it is missing (the default is under
+ * /run/concertd/, which a fresh boot does not have): one level, mode 0755
+ * whatever the umask -- the web server must traverse it, and nobody but
+ * its owner may create (or squat) a path in it.
+ */
+static int
+concertd_socket_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == -1) {
+		if (errno == EEXIST)
+			return 0;
+		snprintf(err, errlen, "mkdir '%s' failed: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (chmod(dir, 0755) == -1) {
+		snprintf(err, errlen, "chmod '%s' failed: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	log_info("created socket folder '%s' (0755)", dir);
+	return 0;
+}
+
+/*
  * Bind a unix socket at path.  A live listener there means another
  * instance: refuse.  A socket nobody listens on (ECONNREFUSED) is stale and
- * replaced; anything that is not a socket is never unlinked.
+ * replaced; anything that is not a socket is never unlinked.  The socket
+ * is created 0600 (umask) and then given listen_owner, listen_group and
+ * listen_mode, so no other user can connect in between.
  */
 static int
 concertd_bind_unix(const struct config *cfg, struct concertd_listener *l,
@@ -111,7 +191,10 @@ concertd_bind_unix(const struct config *cfg, struct concertd_listener *l,
 	const char *path = cfg->listen;
 	struct sockaddr_un sa;
 	struct stat st;
-	int fd = -1, probe = -1, rc = -1;
+	mode_t umask_was;
+	uid_t uid;
+	gid_t gid;
+	int fd = -1, probe = -1, rc = -1, r;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
@@ -121,6 +204,9 @@ concertd_bind_unix(const struct config *cfg, struct concertd_listener *l,
 		return -1;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (concertd_socket_ids(cfg, &uid, &gid, err, errlen) == -1 ||
+	    concertd_socket_dir(path, err, errlen) == -1)
+		return -1;
 
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
@@ -164,7 +250,10 @@ concertd_bind_unix(const struct config *cfg, struct concertd_listener *l,
 		snprintf(err, errlen, "socket failed: %s", strerror(errno));
 		goto out;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+	umask_was = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(umask_was);
+	if (r == -1) {
 		snprintf(err, errlen, "bind '%s' failed: %s", path,
 		    strerror(errno));
 		goto out;
@@ -174,9 +263,18 @@ concertd_bind_unix(const struct config *cfg, struct concertd_listener *l,
 		l->dev = st.st_dev;
 		l->ino = st.st_ino;
 	}
-	/* The web server runs as another user. */
-	if (chmod(path, 0666) == -1) {
-		snprintf(err, errlen, "chmod '%s' failed: %s", path,
+	/* The web server runs as another user: it connects as listen_owner
+	 * or as a member of listen_group, as listen_mode allows. */
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    chown(path, uid, gid) == -1) {
+		snprintf(err, errlen, "chown '%s' to listen_owner '%s' "
+		    "listen_group '%s' failed: %s", path, cfg->listen_owner,
+		    cfg->listen_group, strerror(errno));
+		goto out;
+	}
+	if (chmod(path, (mode_t)cfg->listen_mode) == -1) {
+		snprintf(err, errlen, "chmod '%s' to listen_mode %04lo failed: "
+		    "%s", path, (unsigned long)cfg->listen_mode,
 		    strerror(errno));
 		goto out;
 	}

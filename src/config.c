@@ -17,8 +17,9 @@
 #include "log.h"
 
 /* C_ENUM: a long holding the index of one of a few names, which the row's
- * parse/name pair translates (the engine knows no names itself). */
-enum ctype { C_STR, C_LONG, C_ENUM };
+ * parse/name pair translates (the engine knows no names itself).
+ * C_MODE: a long written and shown in octal (file permission bits). */
+enum ctype { C_STR, C_LONG, C_ENUM, C_MODE };
 
 struct ckey {
 	const char *name;
@@ -35,6 +36,7 @@ struct ckey {
 #define L(k, lo, hi) \
 	{ #k, C_LONG, offsetof(struct config, k), lo, hi, 0, NULL, NULL, NULL }
 #define E(k, p, u, c) { #k, C_ENUM, offsetof(struct config, k), 0, 0, 0, p, u, c }
+#define M(k) { #k, C_MODE, offsetof(struct config, k), 0, 0777, 0, NULL, NULL, NULL }
 
 static const struct ckey keys[] = {
 	S(listen), S(pid_file), S(log_file), S(access_log),
@@ -44,6 +46,7 @@ static const struct ckey keys[] = {
 	L(respawn_max, 1, 100000),
 	L(respawn_window_seconds, 1, 3600),
 	L(listen_backlog, 1, 65535),
+	S(listen_owner), S(listen_group), M(listen_mode),
 	L(slow_request_ms, 0, 3600000),
 	L(request_timeout_seconds, 0, 86400),
 	L(hold_ttl_seconds, 1, 86400),
@@ -72,7 +75,9 @@ config_defaults(struct config *cfg)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->listen, sizeof(cfg->listen), "/tmp/concertd.sock");
+	/* Not /tmp: any local user could bind the path first. */
+	snprintf(cfg->listen, sizeof(cfg->listen), "/run/concertd/concertd.sock");
+	cfg->listen_mode = 0660;
 	cfg->workers = ncpu > 0 ? 2 * ncpu : 2;
 	cfg->max_requests = 0;
 	cfg->shutdown_timeout_seconds = 10;
@@ -142,6 +147,18 @@ config_set(struct config *cfg, const char *key, const char *value,
 			return -1;
 		}
 		*(long *)((char *)cfg + k->off) = i;
+		return 0;
+	}
+	if (k->type == C_MODE) {
+		errno = 0;
+		v = strtol(value, &end, 8);
+		if (value[0] == '\0' || *end != '\0' || errno == ERANGE ||
+		    v < k->min || v > k->max) {
+			snprintf(err, errlen, "value of '%s' is not an octal "
+			    "mode 0 to 0777: '%.64s'", key, value);
+			return -1;
+		}
+		*(long *)((char *)cfg + k->off) = v;
 		return 0;
 	}
 	errno = 0;
@@ -260,6 +277,9 @@ config_dump(const struct config *cfg, FILE *fp)
 
 		if (keys[i].type == C_LONG)
 			fprintf(fp, "%s = %ld\n", keys[i].name, *(const long *)p);
+		else if (keys[i].type == C_MODE)
+			fprintf(fp, "%s = %04lo\n", keys[i].name,
+			    (unsigned long)*(const long *)p);
 		else if (keys[i].type == C_ENUM)
 			fprintf(fp, "%s = %s\n", keys[i].name,
 			    keys[i].unparse((int)*(const long *)p));

@@ -26,6 +26,11 @@ struct config {
 	long respawn_max;                /* crash-rate breaker: deaths ... */
 	long respawn_window_seconds;     /* ... within this window */
 	long listen_backlog;
+	/* The unix socket's owner, group (names or numbers; empty: the
+	 * process's own) and mode (octal, default 0660): php-fpm's model. */
+	char listen_owner[CONFIG_STR_LEN];
+	char listen_group[CONFIG_STR_LEN];
+	long listen_mode;
 	long slow_request_ms;            /* log a request running longer; 0: off */
 	long request_timeout_seconds;    /* SIGKILL its worker after; 0: off */
 

@@ -16,7 +16,9 @@ const struct route router_table[] = {
 	{ HTTP_GET, "/metrics", api_metrics, 0, 0, 0, "metrics" },
 	{ HTTP_POST, V1 "/token", api_token_issue, ROUTE_TX | ROUTE_IDEMPOTENT,
 	    PBIT(P_USER_ID), PBIT(P_USER_ID), "token_issue" },
-	{ HTTP_GET, V1 "/token", api_token_get, 0,
+	/* The one route that takes ?token=: polling from a client that
+	 * cannot set a header (EventSource, <img>). */
+	{ HTTP_GET, V1 "/token", api_token_get, ROUTE_QUERY_CREDENTIALS,
 	    PBIT(P_TOKEN), PBIT(P_TOKEN), "token_get" },
 	{ HTTP_DELETE, V1 "/token", api_token_release, ROUTE_TX,
 	    PBIT(P_TOKEN), PBIT(P_TOKEN), "token_release" },

@@ -11,7 +11,15 @@
 enum route_flags {
 	ROUTE_TX = 1 << 0,          /* run inside one transaction */
 	ROUTE_IDEMPOTENT = 1 << 1,  /* honours Idempotency-Key */
+	/* Its parameters whose row says PSRC_QUERY_ROUTE (credentials) may
+	 * come in the query string too: only for a client that cannot send
+	 * a header or a body.  Elsewhere they are refused there. */
+	ROUTE_QUERY_CREDENTIALS = 1 << 2,
 };
+
+/* The query mask validate_params() takes for route rt. */
+#define ROUTE_QUERY_MASK(rt) \
+	(((rt)->flags & ROUTE_QUERY_CREDENTIALS) ? (rt)->want : 0u)
 
 struct route {
 	enum http_method method;

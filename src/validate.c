@@ -202,8 +202,15 @@ reject_token(const struct param_def *d, enum param_fault f, const char *what,
 {
 	if (f == PF_MISSING) {
 		http_error(w, 401, "TOKEN_REQUIRED",
-		    "a queue token is required (body 'token', "
-		    "'Authorization: Bearer', or ?token=)");
+		    "a queue token is required (body 'token' or "
+		    "'Authorization: Bearer')");
+		return;
+	}
+	/* Not a credential problem: the client must move it, so a 400. */
+	if (f == PF_IN_QUERY) {
+		http_error(w, 400, "TOKEN_IN_QUERY",
+		    "the queue token %s; send it as 'Authorization: Bearer' "
+		    "or body 'token'", what);
 		return;
 	}
 	http_error(w, 401, "TOKEN_INVALID", "%s %s", d->name,
@@ -224,7 +231,7 @@ const struct param_def validate_params_table[P__MAX] = {
 	    .maxlen = PARAM_MAXLEN, .check = check_int, .min = 1,
 	    .max = 1000000, .reject = reject_field },
 	[P_TOKEN] = { .name = "token",
-	    .sources = PSRC_BODY | PSRC_BEARER | PSRC_QUERY,
+	    .sources = PSRC_BODY | PSRC_BEARER | PSRC_QUERY_ROUTE,
 	    .maxlen = PARAM_MAXLEN, .check = check_token,
 	    .reject = reject_token },
 	[P_AMOUNT] = { .name = "amount", .sources = PSRC_BODY | PSRC_QUERY,
@@ -308,7 +315,8 @@ take_json(const struct param_def *d, json_object *j, long long max,
 
 int
 validate_params(const struct http_req *r, unsigned want, unsigned required,
-    const struct config *cfg, struct params *out, struct http_resp *w)
+    unsigned query, const struct config *cfg, struct params *out,
+    struct http_resp *w)
 {
 	char qbuf[PARAM_MAXLEN + 1];
 	int k;
@@ -317,37 +325,40 @@ validate_params(const struct http_req *r, unsigned want, unsigned required,
 	for (k = 0; k < P__MAX; k++) {
 		const struct param_def *d = &validate_params_table[k];
 		long long max = d->max_of != NULL ? d->max_of(cfg) : d->max;
-		struct param_val *v = &out->v[k];
+		struct param_val *v = &out->v[k], spare;
 		json_object *j = NULL;
 		const char *bearer;
-		int qn;
+		int qn, in_query;
 
 		if (!(want & PBIT(k)))
 			continue;
+		in_query = (d->sources & PSRC_QUERY) ||
+		    ((d->sources & PSRC_QUERY_ROUTE) && (query & PBIT(k)));
+		qn = (d->sources & (PSRC_QUERY | PSRC_QUERY_ROUTE)) ?
+		    http_query_get(r->query, d->name, qbuf, d->maxlen + 1) : -1;
+		/* Refused before any other source is read: a header must not
+		 * make the request acceptable. */
+		if (qn != -1 && !in_query)
+			return refuse(d, PF_IN_QUERY,
+			    "must not be sent in the query string", max, w);
+		/* The first source that has it fills v; any later one is
+		 * checked into spare and dropped. */
 		if ((d->sources & PSRC_BODY) && r->json != NULL &&
 		    json_object_object_get_ex(r->json, d->name, &j) &&
-		    !json_object_is_type(j, json_type_null)) {
-			if (take_json(d, j, max, v, w) == -1)
-				return -1;
-			continue;
-		}
+		    !json_object_is_type(j, json_type_null) &&
+		    take_json(d, j, max, v, w) == -1)
+			return -1;
 		if ((d->sources & PSRC_BEARER) &&
-		    (bearer = http_bearer(r->authorization)) != NULL) {
-			if (take_text(d, bearer, max, v, w) == -1)
-				return -1;
-			continue;
-		}
-		qn = (d->sources & PSRC_QUERY) ? http_query_get(r->query,
-		    d->name, qbuf, d->maxlen + 1) : -1;
+		    (bearer = http_bearer(r->authorization)) != NULL &&
+		    take_text(d, bearer, max, v->present ? &spare : v, w) == -1)
+			return -1;
 		if (qn == -2)
 			return refuse(d, PF_QUERY, "is malformed or too long",
 			    max, w);
-		if (qn >= 0) {
-			if (take_text(d, qbuf, max, v, w) == -1)
-				return -1;
-			continue;
-		}
-		if (required & PBIT(k))
+		if (qn >= 0 &&
+		    take_text(d, qbuf, max, v->present ? &spare : v, w) == -1)
+			return -1;
+		if (!v->present && (required & PBIT(k)))
 			return refuse(d, PF_MISSING, "is required", max, w);
 	}
 	return 0;

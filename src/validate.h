@@ -19,11 +19,20 @@ enum param_key {
 
 #define PBIT(k) (1u << (k))
 
-/* Where a parameter may come from, tried in this order. */
+/*
+ * Where a parameter may come from, tried in this order: the first source
+ * that has it gives the value, and every other source that has it must
+ * pass the same check (a malformed value is never silently ignored).
+ */
 enum param_source {
 	PSRC_BODY = 1 << 0,      /* member of the JSON body */
 	PSRC_BEARER = 1 << 1,    /* "Authorization: Bearer <value>" */
 	PSRC_QUERY = 1 << 2,     /* the query string */
+	/* The query string only on a route whose query mask names the
+	 * parameter (a client that cannot send a header or a body); on any
+	 * other route its presence there is refused (PF_IN_QUERY).  For
+	 * credentials: a URL ends up in logs, history and Referer headers. */
+	PSRC_QUERY_ROUTE = 1 << 3,
 };
 
 /* Why a value was refused; a row's reject function turns it into the
@@ -37,6 +46,8 @@ enum param_fault {
 	PF_INVALID,              /* the row's check refused the text */
 	PF_RANGE,                /* integer outside [min, max] */
 	PF_MISSING,              /* required and absent */
+	PF_IN_QUERY,             /* in the query string of a route that
+	                          * does not take it from there */
 };
 
 /* Longest text any row accepts (the query buffer's size). */
@@ -92,13 +103,15 @@ int validate_body(struct http_req *r, struct http_resp *w);
 
 /*
  * Check and convert the parameters of mask `want` (PBIT set); those in
- * `required` must be present.  Each row says where its value may come
- * from, how it is checked, its bounds (cfg supplies configured ones) and
- * how a refusal is answered.  Returns 0, or -1 with w set to the 4xx
- * answer of the first refused parameter.
+ * `required` must be present; those in `query` may come from the query
+ * string where their row says PSRC_QUERY_ROUTE (the route's own choice).
+ * Each row says where its value may come from, how it is checked, its
+ * bounds (cfg supplies configured ones) and how a refusal is answered.
+ * Returns 0, or -1 with w set to the 4xx answer of the first refused
+ * parameter.
  */
 int validate_params(const struct http_req *r, unsigned want,
-    unsigned required, const struct config *cfg, struct params *out,
-    struct http_resp *w);
+    unsigned required, unsigned query, const struct config *cfg,
+    struct params *out, struct http_resp *w);
 
 #endif

@@ -101,7 +101,7 @@ def test_delete_expires_and_a_new_token_can_be_issued():
     r = api("GET", "/token?token=" + tok)
     assert r.status == 200 and r.json == expired, r
     # deleting again is harmless
-    r = api("DELETE", "/token?token=" + tok)
+    r = api("DELETE", "/token", headers={"Authorization": "Bearer " + tok})
     assert r.status == 200 and r.json == expired, r
     n = api("POST", "/token", {"userId": u})
     assert n.status == 201 and n.json["token"] != tok, n

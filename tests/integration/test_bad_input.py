@@ -135,6 +135,20 @@ CASES = [
      {"Authorization": "Bearer " + "f" * 100}, 401, "TOKEN_INVALID", None),
     ("token-delete-none", "DELETE", "/api/v1/token", None, {}, 401,
      "TOKEN_REQUIRED", None),
+    # ---- ?token= is taken by GET /token only (query strings are logged)
+    ("token-in-query-delete", "DELETE", "/api/v1/token?token={T}", None, {},
+     400, "TOKEN_IN_QUERY", None),
+    ("token-in-query-hold", "POST", "/api/v1/reservations?token={T}",
+     '{"date": "{D}", "seatNumber": 1}', {}, 400, "TOKEN_IN_QUERY", None),
+    ("token-in-query-and-body-hold", "POST", "/api/v1/reservations?token={T}",
+     '{"date": "{D}", "seatNumber": 1, "token": "{T}"}', {}, 400,
+     "TOKEN_IN_QUERY", None),
+    ("token-in-query-pay", "POST", "/api/v1/payments?token={T}",
+     '{"reservationId": "{R}", "amount": 1000, "token": "{T}"}', {}, 400,
+     "TOKEN_IN_QUERY", None),
+    # a valid header does not cover a malformed query value
+    ("token-get-bearer-and-bad-query", "GET", "/api/v1/token?token=abc", None,
+     {"Authorization": "Bearer " + "0" * 32}, 401, "TOKEN_INVALID", None),
     ("token-delete-unknown", "DELETE", "/api/v1/token", None,
      {"Authorization": "Bearer " + "1" * 32}, 404, "TOKEN_NOT_FOUND", None),
     # ---- seats

@@ -46,6 +46,32 @@ def param_names():
     return out
 
 
+def query_route_params():
+    """JSON names of the rows that take the query string only where the
+    route says so (PSRC_QUERY_ROUTE in .sources)."""
+    out = set()
+    for m in re.finditer(r'\[(P_[A-Z]\w*)\]\s*=\s*\{([^{}]*)\}',
+                         read("src/validate.c")):
+        src = re.search(r'\.sources\s*=\s*([^,]+),', m.group(2))
+        if src and "PSRC_QUERY_ROUTE" in src.group(1):
+            out.add(re.search(r'\.name\s*=\s*"(\w+)"', m.group(2)).group(1))
+    return out
+
+
+def test_a_token_in_the_query_string_is_documented_where_it_is_refused():
+    """Every operation that takes a credential but not from its query
+    string documents the 400 TOKEN_IN_QUERY it answers to one."""
+    doc = load_doc()
+    ops = {(m, p): op for m, p, op in operations(doc)}
+    creds = query_route_params()
+    assert creds == {"token"}, creds
+    for method, path, _, flags, want, _, _ in routes():
+        if not (want & creds) or "ROUTE_QUERY_CREDENTIALS" in flags:
+            continue
+        r400 = resolve(doc, ops[(method, path)]["responses"]["400"])
+        assert "TOKEN_IN_QUERY" in json.dumps(r400), (method, path)
+
+
 def mask(expr, params):
     expr = expr.strip()
     if expr == "0":
@@ -135,7 +161,11 @@ def test_request_bodies_match_the_parameter_masks():
             qs = {p["name"]: p for p in map(lambda x: resolve(doc, x),
                                             op.get("parameters", []))
                   if p["in"] == "query"}
-            assert set(qs) == want, (method, path, set(qs), want)
+            # a credential row (PSRC_QUERY_ROUTE) is in the query string
+            # only of a route flagged ROUTE_QUERY_CREDENTIALS
+            in_query = want if "ROUTE_QUERY_CREDENTIALS" in flags else \
+                want - query_route_params()
+            assert set(qs) == in_query, (method, path, set(qs), in_query)
             for n, p in qs.items():
                 # a token may come from the Authorization header instead
                 assert p["required"] == (n in required and n != "token"), \

@@ -183,3 +183,65 @@ Test(config, dump_prints_log_level_by_name)
 	fclose(fp);
 	cr_assert(strstr(buf, "\nlog_level = warn\n") != NULL, "%s", buf);
 }
+
+/* The FastCGI socket: php-fpm's listen.owner/group/mode, not /tmp. */
+Test(config, socket_defaults_are_0660_under_run)
+{
+	struct config c;
+
+	config_defaults(&c);
+	cr_assert_str_eq(c.listen, "/run/concertd/concertd.sock");
+	cr_assert_eq(c.listen_mode, 0660);
+	cr_assert_str_eq(c.listen_owner, "");
+	cr_assert_str_eq(c.listen_group, "");
+}
+
+Test(config, listen_mode_is_octal)
+{
+	struct config c;
+	char err[256];
+
+	config_defaults(&c);
+	cr_assert_eq(config_set(&c, "listen_mode", "0640", err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(c.listen_mode, 0640);
+	cr_assert_eq(config_set(&c, "listen_mode", "666", err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(c.listen_mode, 0666);
+	cr_assert_eq(config_set(&c, "listen_group", "www-data", err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(c.listen_group, "www-data");
+}
+
+Test(config, bad_listen_mode_is_one_line_naming_the_key)
+{
+	struct config c;
+	const char *bad[] = { "0888", "1777", "-1", "rw-rw----", "" };
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_defaults(&c);
+		cr_assert_eq(config_set(&c, "listen_mode", bad[i], err,
+		    sizeof(err)), -1, "accepted '%s'", bad[i]);
+		cr_assert(strstr(err, "'listen_mode'") != NULL, "%s", err);
+		cr_assert_eq(c.listen_mode, 0660);
+	}
+}
+
+Test(config, dump_prints_listen_mode_in_octal)
+{
+	struct config c;
+	char buf[16384];
+	FILE *fp;
+	size_t n;
+
+	config_defaults(&c);
+	fp = fmemopen(buf, sizeof(buf) - 1, "w");
+	cr_assert_not_null(fp);
+	config_dump(&c, fp);
+	n = (size_t)ftell(fp);
+	fclose(fp);
+	buf[n] = '\0';
+	cr_assert(strstr(buf, "\nlisten_mode = 0660\n") != NULL, "%s", buf);
+}

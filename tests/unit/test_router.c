@@ -216,3 +216,17 @@ Test(router_name, names_every_index)
 	cr_assert_str_eq(router_name(-1), "-");
 	cr_assert_str_eq(router_name(router_count + 1), "-");
 }
+
+/* A credential travels in a URL (logs, history, Referer) only where a
+ * client cannot send it otherwise: GET /token, polled by EventSource. */
+Test(router_table, only_token_polling_takes_credentials_in_the_query)
+{
+	int i;
+
+	for (i = 0; i < router_count; i++) {
+		const struct route *rt = &router_table[i];
+
+		cr_assert_eq((rt->flags & ROUTE_QUERY_CREDENTIALS) != 0,
+		    strcmp(rt->name, "token_get") == 0, "%s", rt->name);
+	}
+}

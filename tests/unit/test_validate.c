@@ -99,7 +99,7 @@ Test(validate, get_accepts_a_json_body_too)
 	r.content_type = "";
 	body("{\"date\":\"2024-07-03\"}");
 	cr_assert_eq(validate_body(&r, &w), 0);
-	cr_assert_eq(validate_params(&r, PBIT(P_DATE), PBIT(P_DATE), &cfg, &p, &w), 0);
+	cr_assert_eq(validate_params(&r, PBIT(P_DATE), PBIT(P_DATE), 0, &cfg, &p, &w), 0);
 	cr_assert_str_eq(p.v[P_DATE].s, "2024-07-03");
 }
 
@@ -110,7 +110,7 @@ Test(validate, query_string_parameters)
 	r.method = HTTP_GET;
 	r.query = "userId=123e4567-e89b-12d3-a456-426614174000";
 	cr_assert_eq(validate_body(&r, &w), 0);
-	cr_assert_eq(validate_params(&r, PBIT(P_USER_ID), PBIT(P_USER_ID), &cfg, &p, &w), 0);
+	cr_assert_eq(validate_params(&r, PBIT(P_USER_ID), PBIT(P_USER_ID), 0, &cfg, &p, &w), 0);
 	cr_assert(p.v[P_USER_ID].present);
 	cr_assert_str_eq(p.v[P_USER_ID].s, "123e4567-e89b-12d3-a456-426614174000");
 }
@@ -122,7 +122,7 @@ Test(validate, missing_required_field_names_it)
 
 	body("{}");
 	cr_assert_eq(validate_body(&r, &w), 0);
-	cr_assert_eq(validate_params(&r, PBIT(P_USER_ID), PBIT(P_USER_ID), &cfg, &p, &w), -1);
+	cr_assert_eq(validate_params(&r, PBIT(P_USER_ID), PBIT(P_USER_ID), 0, &cfg, &p, &w), -1);
 	cr_assert_eq(w.status, 400);
 	cr_assert_str_eq(err_code(), "MISSING_FIELD");
 	cr_assert(json_object_object_get_ex(w.body, "error", &e));
@@ -161,7 +161,7 @@ ParameterizedTest(struct bad_param *b, validate, rejects_bad_values, .init = set
 
 	body(b->body);
 	cr_assert_eq(validate_body(&r, &w), 0);
-	cr_assert_eq(validate_params(&r, all, all, &cfg, &p, &w), -1, "accepted %s", b->body);
+	cr_assert_eq(validate_params(&r, all, all, 0, &cfg, &p, &w), -1, "accepted %s", b->body);
 	cr_assert_eq(w.status, b->status, "%s: status %d", b->body, w.status);
 	cr_assert_str_eq(err_code(), b->code, "%s", b->body);
 }
@@ -172,7 +172,7 @@ Test(validate, token_from_bearer_header)
 
 	r.method = HTTP_GET;
 	r.authorization = "Bearer 00112233445566778899aabbccddeeff";
-	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN), &cfg, &p, &w), 0);
+	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN), 0, &cfg, &p, &w), 0);
 	cr_assert_eq(p.v[P_TOKEN].u[15], 0xff);
 }
 
@@ -183,7 +183,7 @@ Test(validate, accepts_a_complete_hold)
 
 	body("{\"date\":\"2024-07-03\",\"seatNumber\":12,\"token\":\"00112233445566778899aabbccddeeff\",\"extra\":1}");
 	cr_assert_eq(validate_body(&r, &w), 0);
-	cr_assert_eq(validate_params(&r, all, all, &cfg, &p, &w), 0);
+	cr_assert_eq(validate_params(&r, all, all, 0, &cfg, &p, &w), 0);
 	cr_assert_eq(p.v[P_SEAT_NUMBER].i, 12);
 }
 
@@ -205,7 +205,7 @@ Test(validate, rejects_strings_with_embedded_nul)
 		setup();
 		body(c[i].body);
 		cr_assert_eq(validate_body(&r, &w), 0, "%s", c[i].body);
-		cr_assert_eq(validate_params(&r, PBIT(c[i].k), PBIT(c[i].k), &cfg, &p, &w), -1,
+		cr_assert_eq(validate_params(&r, PBIT(c[i].k), PBIT(c[i].k), 0, &cfg, &p, &w), -1,
 		    "accepted %s", c[i].body);
 		cr_assert_eq(w.status, c[i].status, "%s: status %d", c[i].body, w.status);
 		cr_assert_str_eq(err_code(), c[i].code, "%s", c[i].body);
@@ -331,22 +331,31 @@ ParameterizedTest(struct row_case *c, validate_table,
 	snprintf(buf, sizeof(buf), "{\"%s\":%s}", d->name, c->good_json);
 	body(buf);
 	cr_assert_eq(validate_body(&r, &w), 0);
-	cr_assert_eq(validate_params(&r, bit, bit, &cfg, &p, &w), 0, "%s", buf);
+	cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), 0, "%s", buf);
 	cr_assert(p.v[c->key].present);
 
-	/* the same, from the query string */
+	/* the same, from the query string (of a route that takes it there:
+	 * a row with PSRC_QUERY_ROUTE is refused there on any other) */
 	json_object_put(r.json);
 	r.json = NULL;
 	snprintf(buf, sizeof(buf), "%s=%s", d->name, c->good_query);
 	r.query = buf;
-	cr_assert_eq(validate_params(&r, bit, bit, &cfg, &p, &w), 0, "%s", buf);
+	cr_assert_eq(validate_params(&r, bit, bit, bit, &cfg, &p, &w), 0, "%s", buf);
 	cr_assert(p.v[c->key].present);
+	if (d->sources & PSRC_QUERY_ROUTE) {
+		cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), -1,
+		    "%s", buf);
+		cr_assert_eq(w.status, 400, "%s: status %d", buf, w.status);
+		http_resp_clear(&w);
+	} else
+		cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), 0,
+		    "%s", buf);
 	r.query = "";
 
 	/* absent: fine when optional, the row's answer when required */
-	cr_assert_eq(validate_params(&r, bit, 0, &cfg, &p, &w), 0);
+	cr_assert_eq(validate_params(&r, bit, 0, 0, &cfg, &p, &w), 0);
 	cr_assert_not(p.v[c->key].present);
-	cr_assert_eq(validate_params(&r, bit, bit, &cfg, &p, &w), -1);
+	cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), -1);
 	expect_answer(c, c->missing_status, c->missing_code, NULL);
 	http_resp_clear(&w);
 
@@ -354,7 +363,7 @@ ParameterizedTest(struct row_case *c, validate_table,
 	snprintf(buf, sizeof(buf), "{\"%s\":%s}", d->name, c->bad_json);
 	body(buf);
 	cr_assert_eq(validate_body(&r, &w), 0);
-	cr_assert_eq(validate_params(&r, bit, bit, &cfg, &p, &w), -1, "%s", buf);
+	cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), -1, "%s", buf);
 	expect_answer(c, c->bad_status, c->bad_code, c->bad_message);
 	http_resp_clear(&w);
 
@@ -365,14 +374,14 @@ ParameterizedTest(struct row_case *c, validate_table,
 	snprintf(buf, sizeof(buf), "{\"%s\":%s}", d->name, c->over_json);
 	body(buf);
 	cr_assert_eq(validate_body(&r, &w), 0);
-	cr_assert_eq(validate_params(&r, bit, bit, &cfg, &p, &w), -1, "%s", buf);
+	cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), -1, "%s", buf);
 	expect_answer(c, c->over_status, c->over_code, c->over_message);
 	http_resp_clear(&w);
 	json_object_put(r.json);
 	r.json = NULL;
 	snprintf(buf, sizeof(buf), "%s=%s", d->name, c->over_json);
 	r.query = buf;
-	cr_assert_eq(validate_params(&r, bit, bit, &cfg, &p, &w), -1, "%s", buf);
+	cr_assert_eq(validate_params(&r, bit, bit, bit, &cfg, &p, &w), -1, "%s", buf);
 	expect_answer(c, c->over_status, c->over_code, c->over_message);
 	r.query = "";
 }
@@ -399,12 +408,12 @@ Test(validate_table, bearer_only_where_the_row_allows_it, .init = setup,
 
 	r.method = HTTP_GET;
 	r.authorization = "Bearer 123e4567-e89b-12d3-a456-426614174000";
-	cr_assert_eq(validate_params(&r, PBIT(P_USER_ID), PBIT(P_USER_ID), &cfg,
+	cr_assert_eq(validate_params(&r, PBIT(P_USER_ID), PBIT(P_USER_ID), 0, &cfg,
 	    &p, &w), -1);
 	cr_assert_str_eq(err_code(), "MISSING_FIELD");
 	http_resp_clear(&w);
 	r.authorization = "Bearer 00112233445566778899aabbccddeeff";
-	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN), &cfg, &p,
+	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN), 0, &cfg, &p,
 	    &w), 0);
 	cr_assert(p.v[P_TOKEN].present);
 }
@@ -419,9 +428,63 @@ Test(validate_table, first_source_decides, .init = setup, .fini = teardown)
 	r.authorization = "Bearer 00112233445566778899aabbccddeeff";
 	r.query = "token=00112233445566778899aabbccddeeff";
 	cr_assert_eq(validate_body(&r, &w), 0);
-	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN), &cfg, &p,
-	    &w), -1);
+	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN),
+	    PBIT(P_TOKEN), &cfg, &p, &w), -1);
 	cr_assert_str_eq(err_code(), "TOKEN_INVALID");
+}
+
+/* A token in the query string is refused on a route that does not take
+ * it there, whatever else the request carries (a valid header must not
+ * make a URL-borne credential acceptable); taken where the route says. */
+Test(validate_table, token_in_query_only_where_the_route_takes_it,
+    .init = setup, .fini = teardown)
+{
+	struct params p;
+
+	r.authorization = "Bearer 00112233445566778899aabbccddeeff";
+	r.query = "token=00112233445566778899aabbccddeeff";
+	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN), 0, &cfg,
+	    &p, &w), -1);
+	cr_assert_eq(w.status, 400);
+	cr_assert_str_eq(err_code(), "TOKEN_IN_QUERY");
+	http_resp_clear(&w);
+	r.query = "token=%zz";
+	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN), 0, &cfg,
+	    &p, &w), -1);
+	cr_assert_str_eq(err_code(), "TOKEN_IN_QUERY");
+	http_resp_clear(&w);
+	r.authorization = "";
+	r.query = "token=00112233445566778899aabbccddeeff";
+	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN),
+	    PBIT(P_TOKEN), &cfg, &p, &w), 0);
+	cr_assert(p.v[P_TOKEN].present);
+}
+
+/* The first source decides the value, but a malformed value in a later
+ * source is refused too, not silently ignored (found by the OpenAPI
+ * fuzzer: a valid header won over a malformed ?token=). */
+Test(validate_table, every_source_present_is_checked, .init = setup,
+    .fini = teardown)
+{
+	struct params p;
+
+	r.authorization = "Bearer 00112233445566778899aabbccddeeff";
+	r.query = "token=abc";
+	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN),
+	    PBIT(P_TOKEN), &cfg, &p, &w), -1);
+	cr_assert_str_eq(err_code(), "TOKEN_INVALID");
+	http_resp_clear(&w);
+	r.query = "";
+	body("{\"token\":\"00112233445566778899aabbccddeeff\"}");
+	r.authorization = "Bearer xyz";
+	cr_assert_eq(validate_body(&r, &w), 0);
+	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN), 0, &cfg,
+	    &p, &w), -1);
+	cr_assert_str_eq(err_code(), "TOKEN_INVALID");
+	http_resp_clear(&w);
+	r.authorization = "Bearer 00112233445566778899aabbccddeeff";
+	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN), 0, &cfg,
+	    &p, &w), 0);
 }
 
 /* The same length limit from every source, answered by the row. */
@@ -437,10 +500,10 @@ Test(validate_table, too_long_from_each_source, .init = setup,
 	    longv);
 	body(buf);
 	cr_assert_eq(validate_body(&r, &w), 0);
-	cr_assert_eq(validate_params(&r, PBIT(P_DATE), 0, &cfg, &p, &w), -1);
+	cr_assert_eq(validate_params(&r, PBIT(P_DATE), 0, 0, &cfg, &p, &w), -1);
 	cr_assert_str_eq(err_member("message"), "'date' is too long");
 	http_resp_clear(&w);
-	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), 0, &cfg, &p, &w), -1);
+	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), 0, 0, &cfg, &p, &w), -1);
 	cr_assert_eq(w.status, 401);
 	cr_assert_str_eq(err_member("message"), "token is malformed");
 	http_resp_clear(&w);
@@ -449,7 +512,7 @@ Test(validate_table, too_long_from_each_source, .init = setup,
 
 	snprintf(buf, sizeof(buf), "Bearer %s", longv);
 	r.authorization = buf;
-	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), 0, &cfg, &p, &w), -1);
+	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), 0, 0, &cfg, &p, &w), -1);
 	cr_assert_str_eq(err_code(), "TOKEN_INVALID");
 	cr_assert_str_eq(err_member("message"), "token is malformed");
 	http_resp_clear(&w);
@@ -457,13 +520,13 @@ Test(validate_table, too_long_from_each_source, .init = setup,
 
 	snprintf(buf, sizeof(buf), "userId=%s", longv);
 	r.query = buf;
-	cr_assert_eq(validate_params(&r, PBIT(P_USER_ID), 0, &cfg, &p, &w), -1);
+	cr_assert_eq(validate_params(&r, PBIT(P_USER_ID), 0, 0, &cfg, &p, &w), -1);
 	cr_assert_str_eq(err_member("message"), "'userId' is malformed or too long");
 	http_resp_clear(&w);
 	/* exactly PARAM_MAXLEN characters still reach the row's check */
 	longv[PARAM_MAXLEN] = '\0';
 	snprintf(buf, sizeof(buf), "userId=%s", longv);
-	cr_assert_eq(validate_params(&r, PBIT(P_USER_ID), 0, &cfg, &p, &w), -1);
+	cr_assert_eq(validate_params(&r, PBIT(P_USER_ID), 0, 0, &cfg, &p, &w), -1);
 	cr_assert_str_eq(err_member("message"), "'userId' must be a UUID");
 }
 
@@ -475,7 +538,7 @@ Test(validate_table, huge_json_integer_is_out_of_range, .init = setup,
 
 	body("{\"seatNumber\":-99999999999999999999999}");
 	cr_assert_eq(validate_body(&r, &w), 0);
-	cr_assert_eq(validate_params(&r, PBIT(P_SEAT_NUMBER), 0, &cfg, &p, &w), -1);
+	cr_assert_eq(validate_params(&r, PBIT(P_SEAT_NUMBER), 0, 0, &cfg, &p, &w), -1);
 	cr_assert_str_eq(err_member("message"),
 	    "'seatNumber' must be between 1 and 1000000");
 }
@@ -490,10 +553,10 @@ Test(validate_table, configured_bound_follows_the_config, .init = setup,
 	big.max_charge_amount = 1000;
 	body("{\"amount\":999}");
 	cr_assert_eq(validate_body(&r, &w), 0);
-	cr_assert_eq(validate_params(&r, PBIT(P_CHARGE_AMOUNT), 0, &cfg, &p, &w), -1);
+	cr_assert_eq(validate_params(&r, PBIT(P_CHARGE_AMOUNT), 0, 0, &cfg, &p, &w), -1);
 	cr_assert_eq(w.status, 422);
 	http_resp_clear(&w);
-	cr_assert_eq(validate_params(&r, PBIT(P_CHARGE_AMOUNT), 0, &big, &p, &w), 0);
+	cr_assert_eq(validate_params(&r, PBIT(P_CHARGE_AMOUNT), 0, 0, &big, &p, &w), 0);
 	cr_assert_eq(p.v[P_CHARGE_AMOUNT].i, 999);
 }
 
@@ -508,14 +571,14 @@ Test(validate_table, query_integers_are_strict, .init = setup,
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		r.query = bad[i];
-		cr_assert_eq(validate_params(&r, PBIT(P_SEAT_NUMBER), 0, &cfg, &p,
+		cr_assert_eq(validate_params(&r, PBIT(P_SEAT_NUMBER), 0, 0, &cfg, &p,
 		    &w), -1, "accepted %s", bad[i]);
 		cr_assert_str_eq(err_member("message"),
 		    "'seatNumber' must be an integer", "%s", bad[i]);
 		http_resp_clear(&w);
 	}
 	r.query = "seatNumber=-3";
-	cr_assert_eq(validate_params(&r, PBIT(P_SEAT_NUMBER), 0, &cfg, &p, &w), -1);
+	cr_assert_eq(validate_params(&r, PBIT(P_SEAT_NUMBER), 0, 0, &cfg, &p, &w), -1);
 	cr_assert_str_eq(err_member("message"),
 	    "'seatNumber' must be between 1 and 1000000");
 }
