@@ -368,7 +368,7 @@
       : (S.history.length ? Math.max(0, S.history[0][1] - w.position) : 0);
     $('wait-moved').textContent = t('places', moved);
     var pr = $('wait-progress');
-    pr.value = w.first > 1 ? Math.round(100 * (w.first - w.position) / (w.first - 1)) : 100;
+    pr.value = w.first > 0 ? Math.round(100 * (w.first - w.position) / w.first) : 0; // share of the way to the front
     pr.setAttribute('aria-valuetext', t('waitStatus', w.position));
   }
 
@@ -435,7 +435,8 @@
     // another date: build the map anew.
     var old = map.querySelectorAll('button'), same = old.length === S.seats.length;
     S.seats.forEach(function (s, i) { if (same && old[i].getAttribute('data-seat') !== String(s.seatNumber)) same = false; });
-    if (!same) map.textContent = '';
+    if (map.getAttribute('data-date') !== S.date) same = false;
+    if (!same) { map.textContent = ''; map.setAttribute('data-date', S.date); }
     S.seats.forEach(function (s, i) {
       var b = same ? old[i] : document.createElement('button');
       if (!same) {
@@ -475,6 +476,7 @@
         if (res.status === 201 && res.body) {
           S.hold = res.body;
           S.payKey = uuid();
+          $('pay').disabled = false;
           clearTimer('seats');
           show('pay');
           renderPay();

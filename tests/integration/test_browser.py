@@ -38,6 +38,7 @@ WAIT = 20  # seconds for a screen to appear
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -106,7 +107,13 @@ class Page:
 
     def click(self, css):
         self.until(lambda d: d.find_element(By.CSS_SELECTOR, css).is_displayed(), css)
-        self.el(css).click()
+        for attempt in range(3):
+            try:
+                self.el(css).click()
+                return
+            except StaleElementReferenceException:  # re-rendered between find and click
+                if attempt == 2:
+                    raise
 
     def text(self, el_id):
         try:
@@ -164,13 +171,14 @@ def dates():
 
 
 def _pick_seat(page, date, seat):
+    """Pick the date, wait for its map; the CSS selector of the seat's button."""
     page.click('#dates button[data-date="%s"]' % date)
-    page.until(lambda d: d.find_element(By.CSS_SELECTOR, '#seatmap button[data-seat="%d"]' % seat),
-               "seat %d on the map" % seat)
-    b = page.el('#seatmap button[data-seat="%d"]' % seat)
+    css = '#seatmap[data-date="%s"] button[data-seat="%d"]' % (date, seat)
+    page.until(lambda d: d.find_elements(By.CSS_SELECTOR, css), "seat %d on the map of %s" % (seat, date))
+    b = page.el(css)
     assert "free" in b.get_attribute("class"), b.get_attribute("outerHTML")
     assert str(seat) in b.get_attribute("aria-label"), b.get_attribute("aria-label")
-    return '#seatmap button[data-seat="%d"]' % seat
+    return css
 
 
 # ------------------------------------------------------------------ headers (no browser)
@@ -348,4 +356,10 @@ def test_hold_countdown_reaches_zero_and_seat_is_released(browser):
                             if s["seatNumber"] == seat] == [True], 10, what="seat released")
         page.click("#back-to-seats")
         page.wait_screen("choose")
+        # A new hold can be paid again (the button is back).
+        page.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#seatmap button[data-seat="%d"].free'
+                                             % seat), "seat %d free on the map" % seat)
+        page.click('#seatmap button[data-seat="%d"]' % seat)
+        page.wait_screen("pay")
+        assert page.el("#pay").is_enabled()
         assert page.console_errors() == []
