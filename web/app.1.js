@@ -397,6 +397,7 @@
       b.setAttribute('aria-pressed', d === S.date ? 'true' : 'false');
       b.addEventListener('click', function () { pickDate(d, true); });
       box.appendChild(b);
+      if (d === S.date && box.scrollWidth > box.clientWidth) box.scrollLeft = b.offsetLeft - box.offsetLeft;
     });
   }
 
