@@ -535,6 +535,9 @@
       else if (errCode(res) === 'USER_NOT_FOUND') S.balance = 0;
       else { fail(errText(res)); return; }
       $('pay-balance').textContent = won(S.balance);
+      // Suggest what is missing for this seat (a first-time buyer has no balance yet).
+      var input = $('topup-amount');
+      if (S.hold && !input.value && S.balance < S.hold.price) input.value = String(S.hold.price - S.balance);
     }, function () { fail(t('offline', 5)); });
   }
 

@@ -235,6 +235,9 @@ def test_purchase_from_first_click_to_receipt(web, browser, dates):
     assert page.text("pay-seat") == "3"
     assert re.match(r"^[0-5]:\d\d$", page.text("pay-countdown")), page.text("pay-countdown")
     page.until(lambda d: page.text("pay-balance") not in ("", "-"), "the balance")
+    # What is missing for this seat is suggested.
+    assert page.el("#topup-amount").get_attribute("value") == "3000"
+    page.el("#topup-amount").clear()
     page.el("#topup-amount").send_keys("3000")
     page.click("#topup")
     page.until(lambda d: "3,000" in page.text("pay-balance"), "the balance after the top-up")
@@ -285,6 +288,8 @@ def test_insufficient_balance_is_explained_in_korean(web, browser, dates):
     assert "선택 가능" in page.el(seat).get_attribute("aria-label")   # "free", in Korean
     page.click(seat)
     page.wait_screen("pay")
+    page.until(lambda d: page.text("pay-balance") not in ("", "-"), "the balance")
+    page.el("#topup-amount").clear()
     page.el("#topup-amount").send_keys("100")
     page.click("#topup")
     page.until(lambda d: "100" in page.text("pay-balance"), "the balance after the top-up")
