@@ -43,6 +43,7 @@
         AMOUNT_MISMATCH: 'The amount does not match the price of the seat. Reload the page and try again.',
         BAD_REQUEST: 'The request was not understood. Reload the page and try again.',
         BALANCE_LIMIT_EXCEEDED: 'That top-up would take your balance over the limit.',
+        COMMIT_UNKNOWN: 'We could not confirm whether that went through. Check your balance, then try again.',
         CONCERT_PASSED: 'This concert has already taken place.',
         CONTENDED: 'Many people are trying at once. Please try again.',
         DATE_NOT_FOUND: 'There is no concert on that date.',
@@ -110,6 +111,7 @@
         AMOUNT_MISMATCH: '결제 금액이 좌석 가격과 다릅니다. 페이지를 새로 고친 뒤 다시 시도하세요.',
         BAD_REQUEST: '요청을 처리할 수 없습니다. 페이지를 새로 고친 뒤 다시 시도하세요.',
         BALANCE_LIMIT_EXCEEDED: '충전하면 잔액 한도를 넘습니다.',
+        COMMIT_UNKNOWN: '처리되었는지 확인하지 못했습니다. 잔액을 확인한 뒤 다시 시도하세요.',
         CONCERT_PASSED: '이미 지난 공연입니다.',
         CONTENDED: '동시에 많은 요청이 몰리고 있습니다. 다시 시도해 주세요.',
         DATE_NOT_FOUND: '해당 날짜에는 공연이 없습니다.',
@@ -577,8 +579,10 @@
       if (c === 'RESERVATION_EXPIRED' || c === 'RESERVATION_NOT_FOUND') { released(); fail(errText(res)); return; }
       if (c === 'TOKEN_EXPIRED' || c === 'TOKEN_NOT_FOUND' || c === 'TOKEN_INVALID') { lapsed(); fail(errText(res)); return; }
       if (c === 'ALREADY_PAID') return;
-      // A new key for the next attempt: the server replays the first answer for the same one.
-      S.payKey = uuid();
+      // A refusal (4xx: e.g. too low a balance, topped up since): a new key for the next
+      // attempt, else the server would replay this answer. An unknown outcome (5xx): the same
+      // key, so that a retry cannot pay twice.
+      if (res.status >= 400 && res.status < 500 && c !== 'IDEMPOTENCY_IN_PROGRESS') S.payKey = uuid();
       $('pay').disabled = false;
       loadBalance();
     }, function () { S.busy = false; $('pay').disabled = false; fail(t('offline', 5)); });

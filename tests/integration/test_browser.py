@@ -206,6 +206,20 @@ def test_page_headers(web):
     assert st == 404 and h.get("Cache-Control") == "no-store", (st, h.get("Cache-Control"))
 
 
+def test_every_error_code_has_a_message_in_both_languages():
+    """Every error code docs/openapi.json names (and the web servers' own) has a message in
+    English and in Korean in the page's script: a person never sees a bare code or status."""
+    with open(os.path.join(helpers.ROOT, "docs", "openapi.json")) as f:
+        spec = f.read()
+    codes = set(re.findall(r'"([A-Z][A-Z_]{3,})"', spec)) | set(re.findall(r"codes: ([A-Z_, ]+)", spec))
+    codes = {c.strip() for cs in codes for c in cs.split(",")} - {"WAITING", "ACTIVE", "EXPIRED", ""}
+    codes |= {"COMMIT_UNKNOWN", "RATE_LIMITED", "UPSTREAM_UNAVAILABLE", "FORBIDDEN"}
+    js = open(os.path.join(helpers.ROOT, "web", "app.1.js"), encoding="utf-8").read()
+    en, ko = js.split("ko: {", 1)
+    missing = sorted(c for c in codes if not (re.search(r"\b%s: '" % c, en) and re.search(r"\b%s: '" % c, ko)))
+    assert not missing, missing
+
+
 # ------------------------------------------------------------------ the stack's front doors
 
 def test_purchase_from_first_click_to_receipt(web, browser, dates):
