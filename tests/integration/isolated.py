@@ -213,6 +213,7 @@ class IsolatedStack:
         if not text.strip():
             pytest.fail("nginx-conf/concert.conf.in is empty")
         subst = {"STATE": self.dir, "ROOT": ROOT, "SOCKET": self.sock,
+                 "RUNTIME": self.dir,  # the page's files: <dir>/web (_start_nginx)
                  "HTTP_PORT": str(self.port),
                  "OPS_PORT": str(helpers.free_port()),  # the operator pages' listener
                  # scripts/web's defaults: token rate limit never reached, CORS off
@@ -238,6 +239,9 @@ class IsolatedStack:
         conf = os.path.join(prefix, "nginx.conf")
         with open(conf, "w") as f:
             f.write(text)
+        # The ticket window, placed as scripts/web does (RUNTIME/web).
+        if os.path.isdir(os.path.join(ROOT, "web")):
+            shutil.copytree(os.path.join(ROOT, "web"), os.path.join(self.dir, "web"))
         argv = [_find("nginx"), "-p", prefix + "/", "-c", conf,
                 "-e", os.path.join(prefix, "logs", "error.log")]
         daemon = re.search(r"^\s*daemon\s+on\s*;", text, re.M) is not None

@@ -267,7 +267,7 @@ def limited_nginx():
     port = helpers.free_port()
     with open(os.path.join(helpers.ROOT, "nginx-conf", "concert.conf.in")) as f:
         text = f.read()
-    subst = {"STATE": d, "ROOT": helpers.ROOT, "SOCKET": sock, "HTTP_PORT": str(port),
+    subst = {"STATE": d, "ROOT": helpers.ROOT, "RUNTIME": d, "SOCKET": sock, "HTTP_PORT": str(port),
              "OPS_PORT": str(helpers.free_port()),
              "TOKEN_RATE": "2r/s", "TOKEN_BURST": "", "CORS_MAP": "", "CORS_VARY": ""}
     for k, v in subst.items():
