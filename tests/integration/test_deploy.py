@@ -268,7 +268,7 @@ def limited_nginx():
     with open(os.path.join(helpers.ROOT, "nginx-conf", "concert.conf.in")) as f:
         text = f.read()
     subst = {"STATE": d, "ROOT": helpers.ROOT, "SOCKET": sock, "HTTP_PORT": str(port),
-             "OPS_PORT": str(_free_port()),
+             "OPS_PORT": str(helpers.free_port()),
              "TOKEN_RATE": "2r/s", "TOKEN_BURST": "", "CORS_MAP": "", "CORS_VARY": ""}
     for k, v in subst.items():
         text = text.replace("@%s@" % k, v)
