@@ -326,6 +326,7 @@ queue_refresh(void)
 {
 	static int64_t leavers[QUEUE_LEAVERS_MAX];
 	static int64_t last_ok_ms;
+	static int failing;           /* said once per failing streak */
 	long long serving = 0, max_active = 0, since_s, seq;
 	double rate = 0;
 	int64_t now = clock_mono_ms();
@@ -356,10 +357,18 @@ queue_refresh(void)
 	if (scoreboard_queue_publish(serving, rate, max_active, leavers, n,
 	    clock_mono_ms()) == 0)
 		last_ok_ms = now;
+	if (failing) {
+		failing = 0;
+		log_info("queue counters refreshed again");
+	}
 	return;
 fail:
-	log_warn("queue counters refresh failed: %s", db_error());
-	scoreboard_queue_unlease();
+	/* The lease is kept until it runs out: the host retries every
+	 * QUEUE_LEASE_MS, not at every poll, while the database is away. */
+	if (!failing) {
+		failing = 1;
+		log_warn("queue counters refresh failed: %s", db_error());
+	}
 }
 
 /* Fetch the token named by seq (not locked).  1: found. */
