@@ -40,8 +40,8 @@ double queue_rate_update(double prev, long long n, long long elapsed_ms,
  *     min(poll_max, 1 + (position - 1) / step)
  *
  * so the front polls every second and the tail every poll_max seconds:
- * N waiting users make at most about step * ln(N / step) + N / poll_max
- * polls a second.  step < 1 counts as 1; the result is at least 1.
+ * N waiting users make at most about
+ * step * ln(min(N / step, poll_max)) + N / poll_max polls a second.  step < 1 counts as 1; the result is at least 1.
  */
 long long queue_poll_after(long long position, long step, long poll_max);
 
