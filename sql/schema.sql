@@ -90,12 +90,32 @@ CREATE TABLE IF NOT EXISTS queue_tokens (
   issued_at     DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
   activated_at  DATETIME(3) NULL,
   expires_at    DATETIME(3) NULL,
+  end_reason    TINYINT NOT NULL DEFAULT 0,
+  seen_at       DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
+  claimed_at    DATETIME(3) NULL,
   UNIQUE KEY qt_token (token),
   UNIQUE KEY qt_live_user (live_user),
   KEY qt_state_seq (state, seq),
   KEY qt_state_exp (state, expires_at),
   KEY qt_user (user_id)
 ) ENGINE=InnoDB;
+
+-- Issue 10 (polls without the database, idle and unclaimed places), for
+-- databases made before it (MariaDB's ADD COLUMN IF NOT EXISTS: applied on
+-- every start like the rest of this file).
+-- token: 6 bytes of seq + 10 bytes of HMAC (src/qtoken.h), so a worker
+--   learns the seq from the token alone.
+-- end_reason: why the token is EXPIRED (src/model.h enum token_end:
+--   1 paid, 2 left, 3 lapsed, 4 idle, 5 unclaimed; 0 while live).
+-- seen_at: the token's last WAITING poll as the workers flushed it (at most
+--   waiting_idle_seconds / 4 late); admission drops a token whose seen_at
+--   is older than waiting_idle_seconds (reason idle).
+-- claimed_at: the first request made with the token once ACTIVE; an
+--   admission still unclaimed after claim_seconds lapses (reason unclaimed).
+ALTER TABLE queue_tokens
+  ADD COLUMN IF NOT EXISTS end_reason TINYINT NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS seen_at DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
+  ADD COLUMN IF NOT EXISTS claimed_at DATETIME(3) NULL;
 
 -- One row.  serving_seq: highest admitted sequence number; position of a
 -- waiting token = seq - serving_seq.  admit_rate: moving average of
@@ -110,9 +130,24 @@ CREATE TABLE IF NOT EXISTS queue_state (
   expired_total   BIGINT NOT NULL DEFAULT 0,
   rate_window_at  DATETIME(3) NULL,
   rate_window_n   BIGINT NOT NULL DEFAULT 0,
-  updated_at      DATETIME(3) NULL
+  updated_at      DATETIME(3) NULL,
+  max_active_tokens INT NOT NULL DEFAULT 0,
+  idle_total      BIGINT NOT NULL DEFAULT 0,
+  unclaimed_total BIGINT NOT NULL DEFAULT 0
 ) ENGINE=InnoDB;
 INSERT IGNORE INTO queue_state (id) VALUES (1);
+-- max_active_tokens: THE cap every consumer instance admits to (issue 9).
+--   0 until the first admission pass seeds it from the config key
+--   max_active_tokens; from then on the database's value wins over any
+--   instance's config, so a consumer restarted with another config cannot
+--   over-admit.  An operator changes it with
+--     UPDATE queue_state SET max_active_tokens = N WHERE id = 1;
+--   (the next pass, within sweep_interval_ms, admits to N).
+-- idle_total, unclaimed_total: tokens dropped as idle / lapsed unclaimed.
+ALTER TABLE queue_state
+  ADD COLUMN IF NOT EXISTS max_active_tokens INT NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS idle_total BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS unclaimed_total BIGINT NOT NULL DEFAULT 0;
 
 -- Idempotency-Key replay store.  The key row is inserted in the same
 -- transaction as the request's effects, so an answer is stored exactly

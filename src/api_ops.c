@@ -36,7 +36,8 @@ api_ops_prepare(void)
 	 * upper bound of the waiting count. */
 	st_queue = db_stmt("SELECT GREATEST(COALESCE((SELECT MAX(seq) FROM "
 	    "queue_tokens), 0) - serving_seq, 0), active_count, admit_rate, "
-	    "admitted_total, expired_total FROM queue_state WHERE id = 1");
+	    "admitted_total, expired_total, idle_total, unclaimed_total,"
+	    " max_active_tokens FROM queue_state WHERE id = 1");
 	/* Each consumer instance refreshes its row every 5 s; a row older
 	 * than 30 s belongs to an instance that is gone. */
 	st_lag = db_stmt("SELECT COALESCE(SUM(lag), 0), COUNT(*)"
@@ -184,11 +185,13 @@ static int
 api_ops_queue(struct metrics_buf *b)
 {
 	long long waiting = 0, active = 0, admitted = 0, expired = 0;
+	long long idle = 0, unclaimed = 0, cap = 0;
+	struct scoreboard *sb = scoreboard_get();
 	double rate = 0;
 
 	if (db_exec(st_queue, "") < 0 ||
-	    db_fetch(st_queue, "iidii", &waiting, &active, &rate, &admitted,
-	    &expired) != 1) {
+	    db_fetch(st_queue, "iidiiiii", &waiting, &active, &rate, &admitted,
+	    &expired, &idle, &unclaimed, &cap) != 1) {
 		db_done(st_queue);
 		return -1;
 	}
@@ -207,6 +210,22 @@ api_ops_queue(struct metrics_buf *b)
 	metrics_header(b, "concert_admit_rate", "gauge",
 	    "Admissions per second, moving average measured by the consumer.");
 	metrics_printf(b, "concert_admit_rate %.6g\n", rate);
+	/* Issue 10: places not wasted on people who left. */
+	api_ops_counter(b, "concert_queue_idle_total",
+	    "Waiting tokens dropped at their turn for not polling in "
+	    "waiting_idle_seconds.", (uint64_t)idle);
+	api_ops_counter(b, "concert_queue_unclaimed_total",
+	    "Admissions lapsed for no request in claim_seconds.",
+	    (uint64_t)unclaimed);
+	metrics_header(b, "concert_queue_cap", "gauge",
+	    "The admission cap every consumer uses (queue_state."
+	    "max_active_tokens; 0 until the first pass seeds it).");
+	metrics_printf(b, "concert_queue_cap %lld\n", cap);
+	if (sb != NULL)
+		api_ops_counter(b, "concert_queue_polls_shm_total",
+		    "WAITING polls answered from the host's queue counters "
+		    "(no database round trip).", __atomic_load_n(
+		    &sb->queue.polls_shm, __ATOMIC_RELAXED));
 	if (db_exec(st_lag, "") < 0 ||
 	    db_fetch(st_lag, "ii", &waiting, &active) != 1) {
 		db_done(st_lag);

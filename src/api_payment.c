@@ -59,8 +59,8 @@ api_payment_prepare(void)
 	    " WHERE user_id = ? AND state = " SQL_RES_HELD
 	    " AND expires_at > UTC_TIMESTAMP(3) AND id <> ?");
 	st_tok_end = db_stmt("UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
-	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3)"
-	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
+	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3), end_reason = "
+	    SQL_TOKEN_END_PAID " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
 	st_balance = db_stmt("SELECT balance FROM users WHERE id = ?");
 	return st_res_lock && st_seat_lock && st_deadline && st_sell && st_debit && st_ledger && st_pay_ins &&
 	    st_confirm && st_other_holds && st_tok_end && st_balance ? 0 : -1;

@@ -65,6 +65,12 @@ static const struct ckey keys[] = {
 	L(sweep_interval_ms, 10, 600000),
 	S(consumer_log_file), S(consumer_pid_file),
 	E(log_level, log_level_parse, log_level_name, "debug|info|warn|error"),
+	/* waiting queue (issue 10) */
+	{ "token_secret", C_STR, offsetof(struct config, token_secret), 0, 0, 1,
+	    NULL, NULL, NULL },
+	L(poll_max_seconds, 1, 3600),
+	L(waiting_idle_seconds, 0, 86400),
+	L(claim_seconds, 0, 86400),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -103,6 +109,10 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->consumer_group, sizeof(cfg->consumer_group), "concert-consumer");
 	cfg->sweep_interval_ms = 1000;
 	cfg->log_level = LOG_LVL_INFO;
+	/* waiting queue (issue 10) */
+	cfg->poll_max_seconds = 30;
+	cfg->waiting_idle_seconds = 300;
+	cfg->claim_seconds = 120;
 }
 
 static const struct ckey *

@@ -62,6 +62,12 @@ struct config {
 	char consumer_log_file[CONFIG_STR_LEN];
 	char consumer_pid_file[CONFIG_STR_LEN];
 
+	/* waiting queue (issue 10): token signing, polling hint, idle places */
+	char token_secret[CONFIG_STR_LEN]; /* HMAC key of the tokens; empty: per-start */
+	long poll_max_seconds;           /* largest pollAfterSeconds */
+	long waiting_idle_seconds;       /* drop a WAITING token unpolled this long; 0: off */
+	long claim_seconds;              /* lapse an admission unused this long; 0: off */
+
 	/* both programs */
 	long log_level;                  /* enum log_level; default info */
 };

@@ -21,6 +21,21 @@ static const char *const token_names[TOKEN__MAX] = {
 	[TOKEN_EXPIRED] = "EXPIRED",
 };
 
+static const char *const token_end_names[TOKEN_END__MAX] = {
+	[TOKEN_END_PAID] = "paid",
+	[TOKEN_END_LEFT] = "left",
+	[TOKEN_END_LAPSED] = "lapsed",
+	[TOKEN_END_IDLE] = "idle",
+	[TOKEN_END_UNCLAIMED] = "unclaimed",
+};
+
+const char *
+model_token_end_name(int reason)
+{
+	return reason > TOKEN_END_NONE && reason < TOKEN_END__MAX ?
+	    token_end_names[reason] : 0;
+}
+
 static const char *
 name_of(const char *const *names, int n, int v)
 {

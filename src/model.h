@@ -64,6 +64,34 @@ enum token_state {
 #define SQL_TOKEN_ACTIVE  MODEL_STR(MODEL_TOKEN_ACTIVE)
 #define SQL_TOKEN_EXPIRED MODEL_STR(MODEL_TOKEN_EXPIRED)
 
+/* queue_tokens.end_reason: why a token is EXPIRED (NONE while it is live;
+ * also on rows written before the column existed).  The names are the
+ * API's "reason" values. */
+#define MODEL_TOKEN_END_NONE      0
+#define MODEL_TOKEN_END_PAID      1
+#define MODEL_TOKEN_END_LEFT      2
+#define MODEL_TOKEN_END_LAPSED    3
+#define MODEL_TOKEN_END_IDLE      4
+#define MODEL_TOKEN_END_UNCLAIMED 5
+enum token_end {
+	TOKEN_END_NONE = MODEL_TOKEN_END_NONE,
+	TOKEN_END_PAID = MODEL_TOKEN_END_PAID,
+	TOKEN_END_LEFT = MODEL_TOKEN_END_LEFT,
+	TOKEN_END_LAPSED = MODEL_TOKEN_END_LAPSED,
+	TOKEN_END_IDLE = MODEL_TOKEN_END_IDLE,
+	TOKEN_END_UNCLAIMED = MODEL_TOKEN_END_UNCLAIMED,
+	TOKEN_END__MAX
+};
+#define SQL_TOKEN_END_PAID      MODEL_STR(MODEL_TOKEN_END_PAID)
+#define SQL_TOKEN_END_LEFT      MODEL_STR(MODEL_TOKEN_END_LEFT)
+#define SQL_TOKEN_END_LAPSED    MODEL_STR(MODEL_TOKEN_END_LAPSED)
+#define SQL_TOKEN_END_IDLE      MODEL_STR(MODEL_TOKEN_END_IDLE)
+#define SQL_TOKEN_END_UNCLAIMED MODEL_STR(MODEL_TOKEN_END_UNCLAIMED)
+
+/* "paid", "left", "lapsed", "idle", "unclaimed"; NULL for NONE or a
+ * value outside the enum. */
+const char *model_token_end_name(int reason);
+
 /* Upper-case names ("HELD"; the token's are the API's "status" values),
  * "UNKNOWN" for a value outside the enum. */
 const char *model_seat_state_name(int state);

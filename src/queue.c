@@ -45,3 +45,28 @@ queue_rate_update(double prev, long long n, long long elapsed_ms, double alpha)
 		return sample;
 	return alpha * sample + (1.0 - alpha) * prev;
 }
+
+long long
+queue_poll_after(long long position, long step, long poll_max)
+{
+	long long p;
+
+	if (step < 1)
+		step = 1;
+	if (poll_max < 1)
+		poll_max = 1;
+	if (position < 1)
+		position = 1;
+	p = 1 + (position - 1) / step;
+	return p > poll_max ? poll_max : p;
+}
+
+long long
+queue_poll_after_active(long long left, long poll_max)
+{
+	if (poll_max < 1)
+		poll_max = 1;
+	if (left < 1)
+		left = 1;
+	return left > poll_max ? poll_max : left;
+}

@@ -31,4 +31,25 @@ long long queue_wait_seconds(long long position, double rate,
 double queue_rate_update(double prev, long long n, long long elapsed_ms,
     double alpha);
 
+/*
+ * pollAfterSeconds of a WAITING token at position: one second, plus one
+ * for every full `step` people ahead (step: the admission cap,
+ * max_active_tokens, about what one admission round lets in), at most
+ * poll_max:
+ *
+ *     min(poll_max, 1 + (position - 1) / step)
+ *
+ * so the front polls every second and the tail every poll_max seconds:
+ * N waiting users make at most about
+ * step * ln(min(N / step, poll_max)) + N / poll_max polls a second.  step < 1 counts as 1; the result is at least 1.
+ */
+long long queue_poll_after(long long position, long step, long poll_max);
+
+/*
+ * pollAfterSeconds of an ACTIVE token with `left` seconds of admission:
+ * min(poll_max, max(1, left)) -- nothing changes before then.  An EXPIRED
+ * token's is poll_max (nothing will change).
+ */
+long long queue_poll_after_active(long long left, long poll_max);
+
 #endif

@@ -20,6 +20,7 @@
 #include <linux/unix_diag.h>
 
 #include "clock.h"
+#include "util.h"
 
 /* TCP_LISTEN of the kernel's socket states, as sock_diag wants it. */
 #define SCOREBOARD_TCP_LISTEN 10
@@ -60,6 +61,10 @@ scoreboard_create(char *err, size_t errlen)
 	sb = p;       /* zero-filled: every slot FREE, every counter 0 */
 	sb->pool.started_at_ms = clock_wall_ms();
 	sb->pool.started_mono_ms = clock_mono_ms();
+	/* If randomness fails the key stays unusable (all zero): the
+	 * workers then refuse to sign with it (scoreboard_queue_key). */
+	if (util_random(sb->queue.key, sizeof(sb->queue.key)) == -1)
+		memset(sb->queue.key, 0, sizeof(sb->queue.key));
 	return 0;
 }
 
@@ -414,4 +419,197 @@ scoreboard_listen_queue(long *len, long *max)
 		return 0;
 	}
 	return -1;
+}
+
+/* --- queue counters --- */
+
+#define QW SCOREBOARD_QUEUE_WINDOW
+
+const unsigned char *
+scoreboard_queue_key(void)
+{
+	static const unsigned char zero[SCOREBOARD_QUEUE_KEY];
+
+	if (sb == NULL || memcmp(sb->queue.key, zero, sizeof(zero)) == 0)
+		return NULL;
+	return sb->queue.key;
+}
+
+int
+scoreboard_queue_lease(int64_t now_ms, int64_t stale_ms, int64_t hold_ms)
+{
+	struct scoreboard_queue *q;
+	int64_t until;
+
+	if (sb == NULL)
+		return 0;
+	q = &sb->queue;
+	if (LOAD(&q->refreshed_ms) != 0 &&
+	    now_ms - LOAD(&q->refreshed_ms) < stale_ms)
+		return 0;
+	until = LOAD(&q->lease_until_ms);
+	if (until > now_ms)
+		return 0;             /* someone is refreshing */
+	if (!__atomic_compare_exchange_n(&q->lease_until_ms, &until,
+	    now_ms + hold_ms, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return 0;
+	STORE(&q->lease_pid, (int32_t)getpid());
+	return 1;
+}
+
+void
+scoreboard_queue_unlease(void)
+{
+	if (sb != NULL)
+		STORE(&sb->queue.lease_until_ms, 0);
+}
+
+int
+scoreboard_queue_publish(int64_t serving, double rate, int64_t max_active,
+    const int64_t *left, size_t nleft, int64_t now_ms)
+{
+	struct scoreboard_queue *q;
+	uint32_t s;
+	int64_t old, i;
+	size_t k;
+
+	if (sb == NULL)
+		return -1;
+	q = &sb->queue;
+	s = LOAD(&q->seq);
+	if ((s & 1) || !__atomic_compare_exchange_n(&q->seq, &s, s + 1, 0,
+	    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return -1;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	old = LOAD(&q->serving_seq);
+	if (serving > old) {
+		/* The bits of the seqs serving_seq passes are reused for the
+		 * seqs a window further on: clear them. */
+		if (serving - old >= QW)
+			for (k = 0; k < QW / 64; k++)
+				STORE(&q->left[k], 0);
+		else
+			for (i = old + 1; i <= serving; i++)
+				__atomic_fetch_and(&q->left[(i % QW) / 64],
+				    ~(1ULL << (i % 64)), __ATOMIC_RELAXED);
+		STORE(&q->serving_seq, serving);
+	} else {
+		serving = old;
+	}
+	for (k = 0; k < nleft; k++)
+		if (left[k] > serving && left[k] <= serving + QW)
+			__atomic_fetch_or(&q->left[(left[k] % QW) / 64],
+			    1ULL << (left[k] % 64), __ATOMIC_RELAXED);
+	__atomic_store(&q->admit_rate, &rate, __ATOMIC_RELAXED);
+	STORE(&q->max_active, max_active);
+	STORE(&q->refreshed_ms, now_ms);
+	ADD(&q->refreshes, 1);
+	__atomic_store_n(&q->seq, s + 2, __ATOMIC_RELEASE);
+	STORE(&q->lease_until_ms, 0);
+	return 0;
+}
+
+void
+scoreboard_queue_mark_left(int64_t seq)
+{
+	struct scoreboard_queue *q;
+	int64_t serving;
+
+	if (sb == NULL)
+		return;
+	q = &sb->queue;
+	serving = LOAD(&q->serving_seq);
+	if (seq > serving && seq <= serving + QW)
+		__atomic_fetch_or(&q->left[(seq % QW) / 64], 1ULL << (seq % 64),
+		    __ATOMIC_RELAXED);
+}
+
+int
+scoreboard_queue_read(int64_t seq, int64_t now_ms,
+    struct scoreboard_queue_view *v)
+{
+	struct scoreboard_queue *q;
+	int tries;
+
+	if (sb == NULL)
+		return -1;
+	q = &sb->queue;
+	for (tries = 0; tries < 8; tries++) {
+		uint32_t s1 = __atomic_load_n(&q->seq, __ATOMIC_ACQUIRE), s2;
+		int64_t at;
+
+		if (s1 & 1)
+			continue;
+		at = LOAD(&q->refreshed_ms);
+		if (at == 0)
+			return -1;
+		v->serving_seq = LOAD(&q->serving_seq);
+		v->max_active = LOAD(&q->max_active);
+		__atomic_load(&q->admit_rate, &v->admit_rate, __ATOMIC_RELAXED);
+		v->age_ms = now_ms - at;
+		if (seq > v->serving_seq && seq <= v->serving_seq + QW)
+			v->left = (LOAD(&q->left[(seq % QW) / 64]) >>
+			    (seq % 64)) & 1;
+		else
+			v->left = -1;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = LOAD(&q->seq);
+		if (s1 == s2)
+			return 0;
+	}
+	return -1;
+}
+
+void
+scoreboard_queue_seen(int64_t seq, uint32_t now_s, uint32_t every_s)
+{
+	struct scoreboard_queue *q;
+	uint32_t *t;
+	uint64_t idx;
+
+	if (sb == NULL || seq < 1)
+		return;
+	q = &sb->queue;
+	t = &q->touched[seq % QW];
+	if (LOAD(t) != 0 && now_s - LOAD(t) < every_s)
+		return;
+	STORE(t, now_s == 0 ? 1 : now_s);
+	/* A full ring overwrites the oldest entries: that seq's seen_at is
+	 * then late by one interval, never wrong the other way. */
+	idx = ADD(&q->seen_head, 1);
+	STORE(&q->seen[idx % SCOREBOARD_QUEUE_SEEN], seq);
+}
+
+size_t
+scoreboard_queue_take_seen(int64_t *out, size_t max)
+{
+	struct scoreboard_queue *q;
+	uint64_t tail, head;
+	size_t n = 0;
+
+	if (sb == NULL)
+		return 0;
+	q = &sb->queue;
+	tail = LOAD(&q->seen_tail);
+	head = LOAD(&q->seen_head);
+	if (head - tail > SCOREBOARD_QUEUE_SEEN)
+		tail = head - SCOREBOARD_QUEUE_SEEN;     /* lapped: skip ahead */
+	while (tail < head && n < max) {
+		int64_t v = __atomic_exchange_n(
+		    &q->seen[tail % SCOREBOARD_QUEUE_SEEN], 0, __ATOMIC_RELAXED);
+
+		if (v == 0)
+			break;        /* its writer has not stored it yet */
+		out[n++] = v;
+		tail++;
+	}
+	STORE(&q->seen_tail, tail);
+	return n;
+}
+
+void
+scoreboard_queue_count_poll(void)
+{
+	if (sb != NULL)
+		ADD(&sb->queue.polls_shm, 1);
 }

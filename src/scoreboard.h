@@ -66,8 +66,64 @@ struct scoreboard_pool {
 	int32_t routes_named;         /* route_name[0, routes_named) are set */
 } __attribute__((aligned(64)));
 
+/*
+ * The host's copy of the waiting queue's counters (issue 10): what a
+ * WAITING poll is answered from, without the database.
+ *
+ * One worker at a time refreshes it from queue_state (the lease: whoever
+ * finds it older than the refresh interval and wins the compare-and-swap
+ * on lease_until_ms).  serving_seq, admit_rate, max_active and the `left`
+ * bits are under the sequence counter `seq` (odd while the refresher
+ * writes; entering takes it odd by compare-and-swap, so two refreshers
+ * whose leases overlapped never write at once).  serving_seq only moves
+ * forward.
+ *
+ * left: bit (s % SCOREBOARD_QUEUE_WINDOW) is set when the token with seq
+ * s left the line (DELETE /token) while above serving_seq; meaningful for
+ * serving_seq < s <= serving_seq + SCOREBOARD_QUEUE_WINDOW only (a seq
+ * beyond the window is asked of the database).  Set by the worker that
+ * served the DELETE at once, and by the refresher for leavers seen on any
+ * host; the refresher clears the bits that serving_seq passes.
+ *
+ * seen: a ring of seqs whose WAITING poll must reach queue_tokens.seen_at
+ * (idle detection); workers append, the refresher writes them out in
+ * batches.  touched[s % WINDOW] is when (s since the scoreboard started)
+ * this host last queued s, so a seq is queued at most once per interval.
+ */
+#define SCOREBOARD_QUEUE_WINDOW (1 << 18)
+#define SCOREBOARD_QUEUE_SEEN   65536        /* ring of seqs to flush */
+#define SCOREBOARD_QUEUE_KEY    32           /* per-start token key */
+
+struct scoreboard_queue {
+	uint32_t seq;                 /* odd while the counters change */
+	int32_t lease_pid;
+	int64_t lease_until_ms;       /* CLOCK_MONOTONIC ms */
+	int64_t refreshed_ms;         /* last successful refresh; 0: never */
+	int64_t serving_seq;
+	int64_t max_active;           /* queue_state.max_active_tokens */
+	double admit_rate;
+	uint64_t polls_shm;           /* WAITING polls answered from here */
+	uint64_t refreshes;
+	uint64_t seen_head;           /* next ring index a worker writes */
+	uint64_t seen_tail;           /* next ring index the refresher reads */
+	unsigned char key[SCOREBOARD_QUEUE_KEY];
+	uint64_t left[SCOREBOARD_QUEUE_WINDOW / 64];
+	int64_t seen[SCOREBOARD_QUEUE_SEEN];        /* 0: slot empty */
+	uint32_t touched[SCOREBOARD_QUEUE_WINDOW];
+};
+
+/* What a reader learns of the queue, for one seq. */
+struct scoreboard_queue_view {
+	int64_t serving_seq;
+	int64_t max_active;
+	double admit_rate;
+	int64_t age_ms;               /* since the last refresh */
+	int left;                     /* 1 left, 0 did not, -1 outside the window */
+};
+
 struct scoreboard {
 	struct scoreboard_pool pool;
+	struct scoreboard_queue queue;
 	/* What route[i] counts: written once, before the first fork. */
 	char route_name[SCOREBOARD_ROUTES][SCOREBOARD_NAME_LEN];
 	struct metrics_route route[SCOREBOARD_ROUTES];
@@ -155,6 +211,46 @@ void scoreboard_count_kafka_failures(uint64_t n);
 /* The route counters of route index idx (0 <= idx < SCOREBOARD_ROUTES),
  * or NULL. */
 struct metrics_route *scoreboard_route(int idx);
+
+/* --- queue counters (see struct scoreboard_queue) --- */
+
+/* The per-start token key (random, made by scoreboard_create), or NULL. */
+const unsigned char *scoreboard_queue_key(void);
+
+/* 1 when the counters are older than stale_ms (or were never filled) and
+ * the caller took the refresh lease (held for at most hold_ms); the caller
+ * must then call scoreboard_queue_publish() or scoreboard_queue_unlease(). */
+int scoreboard_queue_lease(int64_t now_ms, int64_t stale_ms, int64_t hold_ms);
+
+/* Give the lease back without publishing (the refresh failed). */
+void scoreboard_queue_unlease(void);
+
+/*
+ * Publish a refresh: the serving counter, rate and cap read from the
+ * database, and left[0, nleft), seqs of tokens that left the line.  Drops
+ * the lease.  Returns 0, or -1 when another refresher is writing (nothing
+ * published).
+ */
+int scoreboard_queue_publish(int64_t serving, double rate, int64_t max_active,
+    const int64_t *left, size_t nleft, int64_t now_ms);
+
+/* Mark seq as having left the line (no-op outside the window). */
+void scoreboard_queue_mark_left(int64_t seq);
+
+/* Read the counters as seen by seq.  0, or -1 (never refreshed, or the
+ * refresher kept writing). */
+int scoreboard_queue_read(int64_t seq, int64_t now_ms,
+    struct scoreboard_queue_view *v);
+
+/* A WAITING poll of seq at now_s (seconds): queue it for the seen_at
+ * flush unless this host queued it less than every_s ago. */
+void scoreboard_queue_seen(int64_t seq, uint32_t now_s, uint32_t every_s);
+
+/* Count a WAITING poll answered from the counters. */
+void scoreboard_queue_count_poll(void);
+
+/* Take up to max queued seen seqs into out.  Returns how many. */
+size_t scoreboard_queue_take_seen(int64_t *out, size_t max);
 
 /* --- readers --- */
 

@@ -15,6 +15,15 @@
  * - The tokens updated are exactly the ones selected and locked with
  *   FOR UPDATE (by seq IN (...)), never a range that a concurrent insert
  *   could slip into.
+ * - The cap is queue_state.max_active_tokens, read under the same lock:
+ *   the config key only seeds it (when it is 0), so instances started with
+ *   different configs still admit to one cap.
+ * - A WAITING token whose seen_at (last poll, flushed by the workers) is
+ *   older than waiting_idle_seconds is dropped when its turn comes (reason
+ *   idle) and its place given to the next; serving_seq moves past dropped
+ *   seqs too, so the workers' "seq > serving_seq means still waiting"
+ *   holds.  An ACTIVE token never claimed (claimed_at NULL) claim_seconds
+ *   after admission lapses early (reason unclaimed).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,13 +50,21 @@
  * events inform; the database is the truth). */
 #define ADMIT_LAPSED_NAMED 1024
 
+/* Rounds of "select the next waiting, drop the idle ones" per pass. */
+#define ADMIT_IDLE_ROUNDS 8
+
 static struct db_stmt *st_lock, *st_lapse_sel, *st_lapse, *st_active,
-    *st_wait_sel, *st_admit, *st_has_waiting, *st_state;
+    *st_wait_sel, *st_admit, *st_has_waiting, *st_state, *st_cap_seed,
+    *st_unclaim_sel, *st_unclaim, *st_idle;
+
+/* The config's cap differed from the database's: said once. */
+static int cap_warned;
 
 /* token.lapsed / token.admitted of the current pass, sent after commit. */
 static struct event_list admit_events;
-/* Seqs picked by the current pass (bounded by max_active_tokens). */
-static long long *picked;
+/* Seqs picked by the current round (bounded by max_active_tokens), and
+ * idle ones it drops. */
+static long long *picked, *dropped;
 static size_t picked_cap;
 
 int
@@ -56,8 +73,32 @@ admit_init(void)
 	st_lock = db_stmt(
 	    "SELECT serving_seq, admit_rate, "
 	    "COALESCE(TIMESTAMPDIFF(MICROSECOND, rate_window_at, "
-	    "UTC_TIMESTAMP(3)) DIV 1000, -1), rate_window_n "
+	    "UTC_TIMESTAMP(3)) DIV 1000, -1), rate_window_n, max_active_tokens "
 	    "FROM queue_state WHERE id = 1 FOR UPDATE");
+	st_cap_seed = db_stmt(
+	    "UPDATE queue_state SET max_active_tokens = ? "
+	    "WHERE id = 1 AND max_active_tokens = 0");
+	/* Admitted claim_seconds ago and never used (not yet past the ttl:
+	 * those lapse below). */
+	st_unclaim_sel = db_stmt(
+	    "SELECT seq, user_id FROM queue_tokens "
+	    "WHERE state = " SQL_TOKEN_ACTIVE " AND claimed_at IS NULL "
+	    "AND activated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND "
+	    "AND expires_at > UTC_TIMESTAMP(3) "
+	    "LIMIT " MODEL_STR(ADMIT_LAPSED_NAMED) " FOR UPDATE");
+	st_unclaim = db_stmt(
+	    "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED ", "
+	    "live_user = NULL, end_reason = " SQL_TOKEN_END_UNCLAIMED ", "
+	    "expires_at = UTC_TIMESTAMP(3) "
+	    "WHERE state = " SQL_TOKEN_ACTIVE " AND claimed_at IS NULL "
+	    "AND activated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND "
+	    "AND expires_at > UTC_TIMESTAMP(3)");
+	st_idle = db_stmt(
+	    "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED ", "
+	    "live_user = NULL, end_reason = " SQL_TOKEN_END_IDLE ", "
+	    "expires_at = UTC_TIMESTAMP(3) "
+	    "WHERE state = " SQL_TOKEN_WAITING " AND seq IN "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	/* Same predicate as the UPDATE below; only used to name the users
 	 * in token.lapsed events. */
 	st_lapse_sel = db_stmt(
@@ -67,14 +108,16 @@ admit_init(void)
 	    "LIMIT " MODEL_STR(ADMIT_LAPSED_NAMED) " FOR UPDATE");
 	st_lapse = db_stmt(
 	    "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED ", "
-	    "live_user = NULL "
+	    "live_user = NULL, end_reason = " SQL_TOKEN_END_LAPSED " "
 	    "WHERE state = " SQL_TOKEN_ACTIVE " "
 	    "AND expires_at <= UTC_TIMESTAMP(3)");
 	st_active = db_stmt(
 	    "SELECT COUNT(*) FROM queue_tokens "
 	    "WHERE state = " SQL_TOKEN_ACTIVE);
 	st_wait_sel = db_stmt(
-	    "SELECT seq, user_id FROM queue_tokens "
+	    "SELECT seq, user_id, "
+	    "? > 0 AND seen_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND "
+	    "FROM queue_tokens "
 	    "WHERE state = " SQL_TOKEN_WAITING " "
 	    "ORDER BY seq LIMIT ? FOR UPDATE");
 	st_admit = db_stmt(
@@ -90,12 +133,14 @@ admit_init(void)
 	    "UPDATE queue_state SET serving_seq = GREATEST(serving_seq, ?), "
 	    "active_count = ?, admitted_total = admitted_total + ?, "
 	    "expired_total = expired_total + ?, admit_rate = ?, "
+	    "idle_total = idle_total + ?, unclaimed_total = unclaimed_total + ?, "
 	    "rate_window_at = IF(? <> 0 OR rate_window_at IS NULL, "
 	    "UTC_TIMESTAMP(3), rate_window_at), "
 	    "rate_window_n = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = 1");
 	if (st_lock == NULL || st_lapse_sel == NULL || st_lapse == NULL ||
 	    st_active == NULL || st_wait_sel == NULL || st_admit == NULL ||
-	    st_has_waiting == NULL || st_state == NULL)
+	    st_has_waiting == NULL || st_state == NULL || st_cap_seed == NULL ||
+	    st_unclaim_sel == NULL || st_unclaim == NULL || st_idle == NULL)
 		return -1;
 	return 0;
 }
@@ -111,8 +156,32 @@ picked_reserve(size_t n)
 	if ((p = realloc(picked, n * sizeof(*p))) == NULL)
 		return -1;
 	picked = p;
+	if ((p = realloc(dropped, n * sizeof(*p))) == NULL)
+		return -1;
+	dropped = p;
 	picked_cap = n;
 	return 0;
+}
+
+/* Drop the idle seqs [0, n) (EXPIRED, reason idle) in chunks, as
+ * admit_update does.  Returns the number of rows changed, or -1. */
+static long long
+admit_drop(size_t n)
+{
+	long long total = 0, s[ADMIT_CHUNK], r;
+	size_t i, j;
+
+	for (i = 0; i < n; i += ADMIT_CHUNK) {
+		for (j = 0; j < ADMIT_CHUNK; j++)
+			s[j] = i + j < n ? dropped[i + j] : dropped[i];
+		r = db_exec(st_idle, "iiiiiiiiiiiiiii", s[0], s[1], s[2], s[3],
+		    s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12],
+		    s[13], s[14]);
+		if (r < 0)
+			return -1;
+		total += r;
+	}
+	return total;
 }
 
 /* Update the picked seqs [0, n) to ACTIVE in chunks.  Unused slots of a
@@ -164,7 +233,9 @@ admit_tx(void *arg)
 	struct admit_result *res = &j->res;
 	long long serving = 0, window_ms = -1, window_n = 0, active = 0;
 	long long lapsed, admitted = 0, max_seq = 0, seq, free_slots, one;
-	long long roll = 0;
+	long long roll = 0, cap = 0, idle = 0, unclaimed = 0, is_idle;
+	long long claim = cfg->claim_seconds, idle_s = cfg->waiting_idle_seconds;
+	int round;
 	double rate = 0;
 	unsigned char user[16];
 	int rc;
@@ -172,13 +243,37 @@ admit_tx(void *arg)
 	event_list_clear(&admit_events);
 	if (db_exec(st_lock, "") < 0)
 		return DB_TX_ERROR;
-	rc = db_fetch(st_lock, "idii", &serving, &rate, &window_ms, &window_n);
+	rc = db_fetch(st_lock, "idiii", &serving, &rate, &window_ms, &window_n,
+	    &cap);
 	db_done(st_lock);
 	if (rc != 1) {
 		if (rc == 0)
 			log_error("admission failed, 'queue_state': row id=1 "
 			    "missing (schema not applied?)");
 		return DB_TX_ERROR;
+	}
+	if (cap <= 0) {
+		/* First pass on this database: the config seeds the cap. */
+		cap = cfg->max_active_tokens;
+		if (db_exec(st_cap_seed, "i", cap) < 0)
+			return DB_TX_ERROR;
+	} else if (cap != cfg->max_active_tokens && !cap_warned) {
+		cap_warned = 1;
+		log_warn("max_active_tokens is %ld in the config but %lld in "
+		    "'queue_state'; admitting to %lld (the database's)",
+		    cfg->max_active_tokens, cap, cap);
+	}
+
+	/* Admissions nobody used: their slots go to the line now. */
+	if (claim > 0) {
+		if (db_exec(st_unclaim_sel, "i", claim) < 0)
+			return DB_TX_ERROR;
+		while ((rc = db_fetch(st_unclaim_sel, "iu", &seq, user)) == 1)
+			admit_note(EVENT_TOKEN_LAPSED, seq, user);
+		if (rc < 0)
+			return DB_TX_ERROR;
+		if ((unclaimed = db_exec(st_unclaim, "i", claim)) < 0)
+			return DB_TX_ERROR;
 	}
 
 	/* Lapse first, so the slots they free are given out in this pass. */
@@ -198,35 +293,55 @@ admit_tx(void *arg)
 	if (rc != 1)
 		return DB_TX_ERROR;
 
-	free_slots = cfg->max_active_tokens - active;
-	if (free_slots > 0) {
-		size_t n = 0;
+	free_slots = cap - active;
+	for (round = 0; free_slots > 0 && round < ADMIT_IDLE_ROUNDS; round++) {
+		size_t n = 0, nd = 0, rows = 0;
+		long long got = 0;
 
 		if (picked_reserve((size_t)free_slots) == -1) {
 			log_error("admission failed, 'queue_tokens': out of memory");
 			return DB_TX_ERROR;
 		}
-		if (db_exec(st_wait_sel, "i", free_slots) < 0)
+		if (db_exec(st_wait_sel, "iii", idle_s, idle_s, free_slots) < 0)
 			return DB_TX_ERROR;
-		while ((rc = db_fetch(st_wait_sel, "iu", &seq, user)) == 1) {
-			if (n >= (size_t)free_slots)
+		while ((rc = db_fetch(st_wait_sel, "iui", &seq, user,
+		    &is_idle)) == 1) {
+			if (rows >= (size_t)free_slots)
 				break;
-			picked[n++] = seq;
+			rows++;
 			if (seq > max_seq)
 				max_seq = seq;
+			if (is_idle) {
+				dropped[nd++] = seq;
+				continue;
+			}
+			picked[n++] = seq;
 			admit_note(EVENT_TOKEN_ADMITTED, seq, user);
 		}
 		db_done(st_wait_sel);
 		if (rc < 0)
 			return DB_TX_ERROR;
-		if (n > 0 && (admitted = admit_update(cfg, n)) < 0)
+		if (nd > 0) {
+			long long d = admit_drop(nd);
+
+			if (d < 0)
+				return DB_TX_ERROR;
+			idle += d;
+		}
+		if (n > 0 && (got = admit_update(cfg, n)) < 0)
 			return DB_TX_ERROR;
 		/* The rows were locked by FOR UPDATE: nobody could change
 		 * them in between. */
-		if (admitted != (long long)n)
+		if (got != (long long)n)
 			log_warn("admission changed %lld row(s) of %zu selected, "
-			    "'queue_tokens'", admitted, n);
-		active += admitted;
+			    "'queue_tokens'", got, n);
+		admitted += got;
+		active += got;
+		free_slots -= got;
+		/* Only dropped places leave slots to give out again, and only
+		 * while the line had more than we asked for. */
+		if (nd == 0 || rows < (size_t)(free_slots + got))
+			break;
 	}
 
 	/*
@@ -256,12 +371,16 @@ admit_tx(void *arg)
 		window_n = 0;
 	}
 
-	if (db_exec(st_state, "iiiidii", max_seq, active, admitted, lapsed,
-	    rate, roll, window_n) < 0)
+	if (db_exec(st_state, "iiiidiiii", max_seq, active, admitted,
+	    lapsed, rate, idle, unclaimed, roll,
+	    window_n) < 0)
 		return DB_TX_ERROR;
 
 	res->admitted = admitted;
 	res->lapsed = lapsed;
+	res->idle = idle;
+	res->unclaimed = unclaimed;
+	res->cap = cap;
 	res->active = active;
 	res->serving_seq = max_seq > serving ? max_seq : serving;
 	res->rate = rate;
@@ -291,10 +410,11 @@ admit_pass(const struct config *cfg, struct admit_result *res)
 	for (i = 0; i < admit_events.n; i++)
 		events_send(&admit_events.v[i]);
 	event_list_clear(&admit_events);
-	if (r->admitted > 0 || r->lapsed > 0)
-		log_info("admitted %lld, lapsed %lld (active %lld/%ld, "
-		    "serving %lld, rate %.2f/s)", r->admitted, r->lapsed,
-		    r->active, cfg->max_active_tokens, r->serving_seq, r->rate);
+	if (r->admitted > 0 || r->lapsed > 0 || r->idle > 0 || r->unclaimed > 0)
+		log_info("admitted %lld, lapsed %lld, idle %lld, unclaimed %lld "
+		    "(active %lld/%lld, serving %lld, rate %.2f/s)", r->admitted,
+		    r->lapsed, r->idle, r->unclaimed, r->active, r->cap,
+		    r->serving_seq, r->rate);
 	if (res != NULL)
 		*res = *r;
 	return 0;

@@ -25,6 +25,9 @@ struct admit_result {
 	long long active;       /* ACTIVE tokens after the pass */
 	long long serving_seq;  /* serving counter after the pass */
 	double rate;            /* admissions per second after the pass */
+	long long idle;         /* WAITING tokens dropped as idle */
+	long long unclaimed;    /* ACTIVE tokens lapsed unclaimed */
+	long long cap;          /* queue_state.max_active_tokens used */
 };
 
 /* Declare the prepared statements (before db_connect).  0 / -1. */

@@ -276,6 +276,18 @@ def scalar(query, database=None):
 sql_value = scalar
 
 
+def mint_token(seq, secret=None):
+    """The queue token of seq, as concertd mints it (src/qtoken.h): 6 bytes of
+    seq, big-endian, then HMAC-SHA256(token_secret, "concert-qtoken-v1" || those
+    6 bytes) cut to 10 bytes; 32 hex characters."""
+    import hashlib
+    import hmac
+    key = (secret if secret is not None else conf()["token_secret"]).encode()
+    s = int(seq).to_bytes(6, "big")
+    mac = hmac.new(key, b"concert-qtoken-v1" + s, hashlib.sha256).digest()[:10]
+    return (s + mac).hex()
+
+
 def uhex(u):
     """SQL literal of a UUID string stored as BINARY(16)."""
     return "UNHEX('%s')" % u.replace("-", "")

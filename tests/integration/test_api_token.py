@@ -30,6 +30,14 @@ def expected_place(tok):
     return pos, max(1, int(wait))
 
 
+def expected_poll(pos):
+    """pollAfterSeconds of a WAITING token at pos (src/queue.c queue_poll_after):
+    min(poll_max_seconds, 1 + (pos - 1) // cap), the cap being the database's."""
+    cap = int(scalar("SELECT max_active_tokens FROM queue_state WHERE id = 1")) or \
+        conf_int("max_active_tokens", 100)
+    return min(conf_int("poll_max_seconds", 30), 1 + (pos - 1) // cap)
+
+
 def seconds_left(tok):
     """CEIL of the seconds before tok's expires_at, as the API computes remainingTime."""
     return int(scalar("SELECT IFNULL(CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3),"
@@ -50,7 +58,8 @@ def test_issue_then_reissue_returns_the_same_token(web):
         assert HEX32.match(a.json["token"])
         pos, wait = expected_place(a.json["token"])
         assert a.json == {"token": a.json["token"], "status": "WAITING",
-                          "queuePosition": pos, "remainingTime": wait}, a
+                          "queuePosition": pos, "remainingTime": wait,
+                          "pollAfterSeconds": expected_poll(pos)}, a
         b = api("POST", "/token", {"userId": u}, base=web)
     assert b.status == 200 and b.json == a.json, b   # same token, same place
     assert scalar("SELECT COUNT(*) FROM queue_tokens WHERE user_id = %s"
@@ -95,7 +104,9 @@ def test_delete_expires_and_a_new_token_can_be_issued():
     u = new_user()
     tok = active_token(u)
     expired = {"token": tok, "status": "EXPIRED", "queuePosition": 0,
-               "remainingTime": 0}
+               "remainingTime": 0,
+               "pollAfterSeconds": conf_int("poll_max_seconds", 30),
+               "reason": "left"}
     r = api("DELETE", "/token", headers={"Authorization": "Bearer " + tok})
     assert r.status == 200 and r.json == expired, r
     r = api("GET", "/token?token=" + tok)

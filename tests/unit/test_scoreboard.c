@@ -322,3 +322,97 @@ Test(scoreboard, parent_reads_what_the_child_wrote)
 	cr_assert_eq(scoreboard_read(idx, &v), 0);
 	cr_assert_eq(v.retiring, 1);
 }
+
+/* --- the queue counters (issue 10) --- */
+
+Test(scoreboard_queue, nothing_is_known_before_the_first_refresh)
+{
+	struct scoreboard_queue_view v;
+
+	create();
+	cr_assert_eq(scoreboard_queue_read(5, 1000, &v), -1);
+	cr_assert_not_null(scoreboard_queue_key());
+}
+
+Test(scoreboard_queue, one_refresher_at_a_time_and_only_when_due)
+{
+	create();
+	cr_assert_eq(scoreboard_queue_lease(1000, 200, 2000), 1);
+	cr_assert_eq(scoreboard_queue_lease(1001, 200, 2000), 0, "leased");
+	cr_assert_eq(scoreboard_queue_publish(10, 2.5, 100, NULL, 0, 1002), 0);
+	cr_assert_eq(scoreboard_queue_lease(1100, 200, 2000), 0, "fresh");
+	cr_assert_eq(scoreboard_queue_lease(1300, 200, 2000), 1, "due");
+	scoreboard_queue_unlease();
+	/* A lease that outlived its holder is taken over. */
+	cr_assert_eq(scoreboard_queue_lease(1301, 200, 2000), 1);
+	cr_assert_eq(scoreboard_queue_lease(3400, 200, 2000), 1);
+}
+
+Test(scoreboard_queue, publish_then_read)
+{
+	struct scoreboard_queue_view v;
+	int64_t left[] = { 12, 15, 3 /* below serving: ignored */ };
+
+	create();
+	cr_assert_eq(scoreboard_queue_publish(10, 2.5, 100, left, 3, 1000), 0);
+	cr_assert_eq(scoreboard_queue_read(11, 1150, &v), 0);
+	cr_assert_eq(v.serving_seq, 10);
+	cr_assert_eq(v.max_active, 100);
+	cr_assert_float_eq(v.admit_rate, 2.5, 1e-9);
+	cr_assert_eq(v.age_ms, 150);
+	cr_assert_eq(v.left, 0);
+	cr_assert_eq(scoreboard_queue_read(12, 1150, &v), 0);
+	cr_assert_eq(v.left, 1);
+	cr_assert_eq(scoreboard_queue_read(10, 1150, &v), 0);
+	cr_assert_eq(v.left, -1, "at serving: the database decides");
+	cr_assert_eq(scoreboard_queue_read(10 + SCOREBOARD_QUEUE_WINDOW + 1,
+	    1150, &v), 0);
+	cr_assert_eq(v.left, -1, "beyond the window");
+}
+
+Test(scoreboard_queue, serving_only_moves_forward_and_clears_what_it_passes)
+{
+	struct scoreboard_queue_view v;
+	int64_t left[] = { 12 };
+	int64_t reused = 12 + SCOREBOARD_QUEUE_WINDOW;
+
+	create();
+	cr_assert_eq(scoreboard_queue_publish(10, 1, 1, left, 1, 1000), 0);
+	cr_assert_eq(scoreboard_queue_publish(20, 1, 1, NULL, 0, 1200), 0);
+	/* seq 12's bit now stands for 12 + WINDOW, which did not leave. */
+	cr_assert_eq(scoreboard_queue_read(reused, 1200, &v), 0);
+	cr_assert_eq(v.left, 0);
+	cr_assert_eq(scoreboard_queue_publish(15, 1, 1, NULL, 0, 1400), 0);
+	cr_assert_eq(scoreboard_queue_read(16, 1400, &v), 0);
+	cr_assert_eq(v.serving_seq, 20);
+}
+
+Test(scoreboard_queue, a_leaver_marked_by_its_host_reads_left_at_once)
+{
+	struct scoreboard_queue_view v;
+
+	create();
+	cr_assert_eq(scoreboard_queue_publish(10, 1, 1, NULL, 0, 1000), 0);
+	scoreboard_queue_mark_left(11);
+	scoreboard_queue_mark_left(5);          /* below serving: no-op */
+	cr_assert_eq(scoreboard_queue_read(11, 1000, &v), 0);
+	cr_assert_eq(v.left, 1);
+	cr_assert_eq(scoreboard_queue_read(13, 1000, &v), 0);
+	cr_assert_eq(v.left, 0);
+}
+
+Test(scoreboard_queue, seen_marks_once_per_interval_and_drain_in_order)
+{
+	int64_t out[8];
+
+	create();
+	scoreboard_queue_seen(7, 100, 10);
+	scoreboard_queue_seen(7, 105, 10);      /* too soon: not again */
+	scoreboard_queue_seen(8, 105, 10);
+	scoreboard_queue_seen(7, 110, 10);      /* an interval later */
+	cr_assert_eq(scoreboard_queue_take_seen(out, 8), 3);
+	cr_assert_eq(out[0], 7);
+	cr_assert_eq(out[1], 8);
+	cr_assert_eq(out[2], 7);
+	cr_assert_eq(scoreboard_queue_take_seen(out, 8), 0);
+}
