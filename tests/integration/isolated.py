@@ -214,7 +214,7 @@ class IsolatedStack:
             pytest.fail("nginx-conf/concert.conf.in is empty")
         subst = {"STATE": self.dir, "ROOT": ROOT, "SOCKET": self.sock,
                  "HTTP_PORT": str(self.port),
-                 "OPS_PORT": str(_free_port()),  # the operator pages' listener
+                 "OPS_PORT": str(helpers.free_port()),  # the operator pages' listener
                  # scripts/web's defaults: token rate limit never reached, CORS off
                  "TOKEN_RATE": "1000r/s", "TOKEN_BURST": "burst=1000",
                  "CORS_MAP": "", "CORS_VARY": ""}
