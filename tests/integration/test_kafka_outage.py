@@ -8,6 +8,7 @@ and port) behind an isolated stack (own database, topics, concertd, consumer
 and nginx; see isolated.py).
 """
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -25,18 +26,25 @@ TOKEN = "/api/v1/token"
 
 
 def _port_pair():
-    """A port p with p and p+1 free (broker and controller listeners)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            p = s.getsockname()[1]
-        if p >= 65535:
-            continue
-        with socket.socket() as s2:
-            try:
+    """A port p with p and p+1 free (broker and controller listeners).
+
+    Taken below the kernel's ephemeral range: a port the kernel hands out
+    (bind to 0, as free_port() does for nginx) could be given to someone
+    else between this choice and the broker's start."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.Random()
+    for _ in range(200):
+        p = rng.randrange(max(1024, low - 12000), low - 2)
+        try:
+            with socket.socket() as s, socket.socket() as s2:
+                s.bind(("127.0.0.1", p))
                 s2.bind(("127.0.0.1", p + 1))
-            except OSError:
-                continue
+        except OSError:
+            continue
         return p
     raise AssertionError("no free port pair")
 
@@ -124,3 +132,4 @@ def test_api_serves_and_admission_goes_on_while_kafka_is_down():
             k.stop()
         finally:
             shutil.rmtree(k.dir, ignore_errors=True)
+
