@@ -78,13 +78,21 @@ error_cb(rd_kafka_t *k, int err, const char *reason, void *opaque)
 	log_debug("kafka: %s", reason);
 }
 
-/* The producer of every worker and of the consumer. */
+/*
+ * Reconnect quickly after a broker outage: librdkafka's default back-off
+ * grows to reconnect.backoff.max.ms = 10 s, which is how long the event
+ * path stayed down after the broker was back.  A 1 s cap means at most
+ * one connection attempt per second per broker while it is down.
+ */
 static const char *const events_conf[][2] = {
 	{ "enable.idempotence", "true" },
 	{ "linger.ms", "5" },
 	{ "message.timeout.ms", "300000" },
 	{ "queue.buffering.max.messages", "100000" },
 	{ "log.connection.close", "false" },
+	{ "reconnect.backoff.ms", "100" },
+	{ "reconnect.backoff.max.ms", "1000" },
+	{ "retry.backoff.ms", "100" },
 };
 
 static rd_kafka_t *

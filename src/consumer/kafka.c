@@ -92,8 +92,13 @@ kafka_consumer_new(const struct config *cfg, kafka_revoke_fn *on_revoke,
 		{ "auto.offset.reset", "earliest" },
 		/* A killed instance's partitions move within ~10 s. */
 		{ "session.timeout.ms", "10000" },
-		{ "heartbeat.interval.ms", "2000" },
+		{ "heartbeat.interval.ms", "1000" },
 		{ "log.connection.close", "false" },
+		/* Back within ~1 s of the broker (default back-off grows to
+		 * 10 s: the event path stayed down that long, issue 9). */
+		{ "reconnect.backoff.ms", "100" },
+		{ "reconnect.backoff.max.ms", "1000" },
+		{ "fetch.error.backoff.ms", "100" },
 	};
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *k;
@@ -108,7 +113,7 @@ kafka_consumer_new(const struct config *cfg, kafka_revoke_fn *on_revoke,
 		if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err, errlen) !=
 		    RD_KAFKA_CONF_OK)
 			goto fail;
-	rd_kafka_conf_set_log_cb(conf, log_kafka);
+	rd_kafka_conf_set_log_cb(conf, events_log_cb);
 	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
 	rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
 	kafka_on_revoke = on_revoke;
