@@ -430,7 +430,6 @@ main(int argc, char **argv)
 		fatal("statement table setup failed");
 		goto out;
 	}
-	db_open = 1;
 	if (db_connect(err, sizeof(err)) == -1) {
 		if (db_err_deploy()) {
 			fatal(err);
@@ -440,6 +439,7 @@ main(int argc, char **argv)
 		log_warn("%s: starting degraded, retrying", err);
 		db_failed();
 	}
+	db_open = 1;
 	if (events_init(&cfg, err, sizeof(err)) == -1) {
 		fatal(err);
 		goto out;
