@@ -14,6 +14,24 @@
 
 static kafka_revoke_fn *kafka_on_revoke;
 
+/* Topic creation refused for a reason that does not pass by itself. */
+static int
+kafka_err_refused(rd_kafka_resp_err_t e)
+{
+	switch (e) {
+	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+	case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+	case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+	case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+	case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 void
 kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
@@ -143,8 +161,10 @@ kafka_topics_create(rd_kafka_t *rk, const struct config *cfg, char *err,
 	for (i = 0; i < EVENTS__MAX; i++) {
 		nt[i] = rd_kafka_NewTopic_new(events_topic_name(i),
 		    KAFKA_TOPIC_PARTITIONS, 1, err, errlen);
-		if (nt[i] == NULL)
+		if (nt[i] == NULL) {
+			rc = KAFKA_REFUSED;     /* a topic name it rejects */
 			goto out;
+		}
 	}
 	q = rd_kafka_queue_new(rk);
 	opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -172,6 +192,8 @@ kafka_topics_create(rd_kafka_t *rk, const struct config *cfg, char *err,
 			snprintf(err, errlen, "create kafka topic '%s' failed: %s",
 			    rd_kafka_topic_result_name(tr[i]),
 			    rd_kafka_topic_result_error_string(tr[i]));
+			if (kafka_err_refused(e))
+				rc = KAFKA_REFUSED;
 			goto out;
 		}
 		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)

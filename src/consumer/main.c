@@ -162,14 +162,16 @@ run_admit(void)
 /*
  * Create the topics and subscribe, once the broker answers.  A broker that
  * does not answer is not an error (the sweep admits and expires meanwhile;
- * the next probe is after kafka_backoff).  -1 only when the broker answered
- * and refused: fatal at start (a deploy error), logged later.
+ * the next probe is after kafka_backoff), nor is a creation that timed out.
+ * -1 only when the broker answered and refused (KAFKA_REFUSED) or the
+ * subscription failed: fatal at start (a deploy error), logged later.
  */
 static int
 kafka_setup(char *err, size_t errlen)
 {
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_resp_err_t e;
+	int rc;
 
 	e = rd_kafka_metadata(rk, 0, NULL, &md, MAIN_KAFKA_PROBE_MS);
 	if (md != NULL)
@@ -182,8 +184,14 @@ kafka_setup(char *err, size_t errlen)
 		backoff_fail(&kafka_backoff, clock_mono_ms());
 		return 0;
 	}
-	if (kafka_topics_create(rk, &cfg, err, errlen) == -1 ||
-	    kafka_subscribe(rk, err, errlen) == -1) {
+	if ((rc = kafka_topics_create(rk, &cfg, err, errlen)) != 0) {
+		backoff_fail(&kafka_backoff, clock_mono_ms());
+		if (rc == KAFKA_REFUSED)
+			return -1;
+		log_warn("%s (retrying)", err);
+		return 0;
+	}
+	if (kafka_subscribe(rk, err, errlen) == -1) {
 		backoff_fail(&kafka_backoff, clock_mono_ms());
 		return -1;
 	}
