@@ -5,12 +5,16 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "events.h"
 #include "log.h"
 
 #define KAFKA_TOPIC_PARTITIONS 4
+/* After creating the topics, wait at most this long for the broker's
+ * metadata to show them (see kafka_topics_visible). */
+#define KAFKA_TOPICS_VISIBLE_MS 5000
 
 static kafka_revoke_fn *kafka_on_revoke;
 
@@ -145,6 +149,34 @@ fail:
 	return NULL;
 }
 
+/*
+ * Do the broker's metadata show both topics with their partitions?  A
+ * topic just created may not be in them yet; a subscription made then
+ * finds it "not available" and librdkafka looks again only at the next
+ * topic.metadata.refresh.interval.ms (5 min).
+ */
+static int
+kafka_topics_visible(rd_kafka_t *rk)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	int i, j, found = 0;
+
+	if (rd_kafka_metadata(rk, 1, NULL, &md, 1000) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR)
+		return 0;
+	for (i = 0; i < EVENTS__MAX; i++)
+		for (j = 0; j < md->topic_cnt; j++)
+			if (strcmp(md->topics[j].topic, events_topic_name(i))
+			    == 0 && md->topics[j].err ==
+			    RD_KAFKA_RESP_ERR_NO_ERROR &&
+			    md->topics[j].partition_cnt > 0) {
+				found++;
+				break;
+			}
+	rd_kafka_metadata_destroy(md);
+	return found == EVENTS__MAX;
+}
+
 int
 kafka_topics_create(rd_kafka_t *rk, const struct config *cfg, char *err,
     size_t errlen)
@@ -155,6 +187,8 @@ kafka_topics_create(rd_kafka_t *rk, const struct config *cfg, char *err,
 	rd_kafka_event_t *ev = NULL;
 	const rd_kafka_CreateTopics_result_t *res;
 	const rd_kafka_topic_result_t **tr;
+	struct timespec nap = { 0, 100 * 1000000L };
+	int64_t start;
 	size_t n, i;
 	int rc = -1;
 
@@ -199,6 +233,14 @@ kafka_topics_create(rd_kafka_t *rk, const struct config *cfg, char *err,
 		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 			log_info("kafka topic '%s' created",
 			    rd_kafka_topic_result_name(tr[i]));
+	}
+	for (start = clock_mono_ms(); !kafka_topics_visible(rk);) {
+		if (clock_mono_ms() - start >= KAFKA_TOPICS_VISIBLE_MS) {
+			snprintf(err, errlen, "kafka topics created on '%s' "
+			    "but not in its metadata yet", cfg->kafka_brokers);
+			goto out;
+		}
+		nanosleep(&nap, NULL);
 	}
 	rc = 0;
 out:
