@@ -38,6 +38,8 @@
 #include "scoreboard.h"
 #include "util.h"
 
+#define CONCERT_APP_ERR_LEN 512
+
 static const struct config *app_cfg;
 static struct http_req req;      /* large (body buffer): static, reused */
 static struct event_list app_events;    /* of the request; memory reused */
@@ -58,25 +60,54 @@ static struct {
 	char rid[129];
 } app_cur;
 
+/*
+ * A dependency that does not answer is not a reason to stay down: the
+ * workers connect in the background and /health says "degraded" until it
+ * is back (a restart during an outage must keep serving what it can).
+ * What retrying cannot fix -- credentials, database, schema, a broker
+ * list librdkafka refuses -- fails the start.
+ */
 int
 app_check(const struct config *cfg, char *err, size_t errlen)
 {
+	char why[CONCERT_APP_ERR_LEN];
+
 	if (db_library_init() == -1) {
 		snprintf(err, errlen, "mysql library init failed");
 		return -1;
 	}
 	db_configure(cfg);
-	if (db_connect(err, errlen) == -1)
-		return -1;
-	/* The schema must be there: a missing table is a deploy error. */
-	if (db_query_simple("SELECT 1 FROM queue_state LIMIT 1") == -1) {
-		snprintf(err, errlen, "mysql database '%s' lacks the schema: %s",
-		    cfg->db_name, db_error());
+	if (db_connect(why, sizeof(why)) == -1) {
+		if (db_err_deploy()) {
+			snprintf(err, errlen, "%s", why);
+			return -1;
+		}
+		log_warn("%s: starting degraded (API answers 503 "
+		    "DB_UNAVAILABLE until it is back)", why);
+	} else if (db_query_simple("SELECT 1 FROM queue_state LIMIT 1") == -1) {
+		/* The schema must be there: a missing table is a deploy
+		 * error; a server lost right now only an outage. */
+		if (db_err_deploy()) {
+			snprintf(err, errlen, "mysql database '%s' lacks the "
+			    "schema: %s", cfg->db_name, db_error());
+			db_close();
+			return -1;
+		}
+		log_warn("mysql check failed: %s: starting degraded",
+		    db_error());
 		db_close();
-		return -1;
+	} else {
+		db_close();
 	}
-	db_close();
-	return events_check(cfg, err, errlen);
+	if (events_check(cfg, why, sizeof(why)) == -1) {
+		if (events_check_fatal()) {
+			snprintf(err, errlen, "%s", why);
+			return -1;
+		}
+		log_warn("%s: starting degraded (events wait in the producers "
+		    "until it is back)", why);
+	}
+	return 0;
 }
 
 int
@@ -95,10 +126,8 @@ app_init(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "statement table setup failed");
 		return -1;
 	}
-	if (db_connect(err, errlen) == -1) {
-		log_warn("%s (will retry per request)", err);
-		rc = 0;   /* not fatal: /health reports it, requests retry */
-	}
+	/* Not fatal: /health reports it, app_tick() and requests retry. */
+	db_tick();
 	if (events_init(cfg, err, errlen) == -1) {
 		log_error("kafka producer: %s", err);
 		rc = -1;
@@ -124,6 +153,7 @@ app_tick(void)
 {
 	events_poll();
 	app_count_kafka_failures();
+	db_tick();
 }
 
 void

@@ -16,8 +16,10 @@
 
 /*
  * In the master, before any fork: check that MySQL answers with the schema
- * and that the Kafka brokers are reachable.  Returns 0, or -1 with a
- * one-line message naming the server in err.  Keeps no state.
+ * and that the Kafka brokers are reachable.  A server that does not answer
+ * is logged as a warning and the start goes on degraded (0); -1, with a
+ * one-line message naming the server in err, only for what retrying
+ * cannot fix (db_err_deploy(), events_check_fatal()).  Keeps no state.
  */
 int app_check(const struct config *cfg, char *err, size_t errlen);
 
@@ -38,7 +40,8 @@ void app_handle(FCGX_Request *req);
 void app_request_done(void);
 
 /* Called between requests and when idle (about once a second):
- * serves Kafka delivery reports, pings idle DB connections. */
+ * serves Kafka delivery reports, connects MySQL in the background while
+ * it is down (db_tick). */
 void app_tick(void);
 
 /* Worker exit: flush the producer (bounded wait), close MySQL. */

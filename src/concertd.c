@@ -20,9 +20,12 @@
  *   spawning fail, /health reports it.
  * - otherwise bind `listen` (a unix socket path, or host:port for TCP;
  *   a unix socket gets listen_owner, listen_group and listen_mode, and its
- *   folder is created 0755 when missing), write `pid_file`, check MySQL and Kafka with app_check(), and run the
- *   master.  On exit remove the socket (only if this process bound it and
- *   it is still the same file) and the pid file.
+ *   folder is created 0755 when missing), write `pid_file`, check MySQL and
+ *   Kafka with app_check(), and run the master.  A server that does not
+ *   answer only makes the start degraded (logged; /health says so; workers
+ *   connect in the background); a deploy error (credentials, schema,
+ *   refused configuration) fails it.  On exit remove the socket (only if
+ *   this process bound it and it is still the same file) and the pid file.
  *
  * Runs in the foreground; start-up errors go to stderr as one line
  * "error: ..." and exit 1.  Signals: see master.h and worker.h.

@@ -12,6 +12,8 @@
 #include <mysql.h>
 #include <errmsg.h>
 
+#include "backoff.h"
+#include "clock.h"
 #include "log.h"
 
 #define DB_MAX_STMTS  96
@@ -46,7 +48,14 @@ static struct {
 	unsigned err_no;
 	char err[512];
 	int commit_unknown;             /* err_no: connection lost in COMMIT */
-} db;
+	/* Between failed connects nothing dials the server: a request (and
+	 * /health) fails fast instead of waiting out a connect timeout. */
+	struct backoff connect_backoff;
+	int down_logged;                /* the outage was logged once */
+} db = {
+	.connect_backoff = BACKOFF_INIT(DB_CONNECT_BACKOFF_MIN_MS,
+	    DB_CONNECT_BACKOFF_MAX_MS),
+};
 
 static void
 set_err(unsigned no, const char *msg)
@@ -168,6 +177,12 @@ db_connect(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Connect unless connected.  A failed connect starts a back-off (doubling
+ * up to DB_CONNECT_BACKOFF_MAX_MS) during which no connect is tried and
+ * the error is "server gone" at once; the outage and the recovery are
+ * each logged once, not per request.
+ */
 static int
 ensure_connected(void)
 {
@@ -175,13 +190,38 @@ ensure_connected(void)
 
 	if (db.connected)
 		return 0;
+	if (backoff_waiting(&db.connect_backoff, clock_mono_ms())) {
+		set_err(CR_SERVER_GONE_ERROR, "mysql is unavailable (waiting "
+		    "before the next connect)");
+		return -1;
+	}
 	if (db_connect(err, sizeof(err)) == -1) {
-		log_warn("%s", err);
+		backoff_fail(&db.connect_backoff, clock_mono_ms());
+		if (!db.down_logged || !db_err_unavailable())
+			log_warn("%s (retrying in the background)", err);
+		db.down_logged = 1;
 		if (db.err_no == 0)
 			set_err(CR_SERVER_GONE_ERROR, err);
 		return -1;
 	}
+	backoff_reset(&db.connect_backoff);
+	if (db.down_logged)
+		log_info("mysql connection restored");
+	db.down_logged = 0;
 	return 0;
+}
+
+void
+db_tick(void)
+{
+	if (db.cfg != NULL && !db.connected)
+		(void)ensure_connected();
+}
+
+int
+db_connected(void)
+{
+	return db.connected;
 }
 
 int
@@ -600,4 +640,27 @@ db_err_unavailable(void)
 	return conn_lost(db.err_no) || db.err_no == CR_CONNECTION_ERROR ||
 	    db.err_no == 2002 || db.err_no == 2003 || db.err_no == 2005 ||
 	    db.err_no == 1040 /* too many connections */;
+}
+
+int
+db_err_deploy(void)
+{
+	/* The server answered and refused: credentials, grants, database,
+	 * schema.  Anything else (unreachable, too many connections, shutting
+	 * down) may pass by itself. */
+	switch (db.err_no) {
+	case 1044:      /* ER_DBACCESS_DENIED_ERROR */
+	case 1045:      /* ER_ACCESS_DENIED_ERROR */
+	case 1049:      /* ER_BAD_DB_ERROR */
+	case 1054:      /* ER_BAD_FIELD_ERROR: schema older than the code */
+	case 1064:      /* ER_PARSE_ERROR */
+	case 1130:      /* ER_HOST_NOT_PRIVILEGED */
+	case 1142:      /* ER_TABLEACCESS_DENIED_ERROR */
+	case 1143:      /* ER_COLUMNACCESS_DENIED_ERROR */
+	case 1146:      /* ER_NO_SUCH_TABLE */
+	case 1698:      /* ER_ACCESS_DENIED_NO_PASSWORD_ERROR */
+		return 1;
+	default:
+		return 0;
+	}
 }

@@ -46,6 +46,21 @@ void db_close(void);
 /* mysql_ping with reconnect; 0 when the server answers. */
 int db_ping(void);
 
+/* Connect back-off: after a failed connect, none is tried for this long,
+ * doubling per failure up to the max (statements fail at once meanwhile
+ * with a "server gone" error, db_err_unavailable()).  The max bounds how
+ * long after MySQL is back a process keeps refusing. */
+#define DB_CONNECT_BACKOFF_MIN_MS 100
+#define DB_CONNECT_BACKOFF_MAX_MS 1000
+
+/* Between requests (about once a second): if not connected and the
+ * back-off is over, try to connect, so the first request after an outage
+ * finds the connection ready. */
+void db_tick(void);
+
+/* 1 while a connection is open. */
+int db_connected(void);
+
 /* Declare a statement; prepared now if connected, else at next connect.
  * Returns NULL only if out of memory or the statement table is full. */
 struct db_stmt *db_stmt(const char *sql);
@@ -112,5 +127,10 @@ int db_err_commit_unknown(void);
 
 /* 1 if the last error means the server is unreachable / went away. */
 int db_err_unavailable(void);
+
+/* 1 if the last error is one retrying cannot fix (a deploy error: access
+ * denied, unknown database, missing table or column): start-up fails on
+ * it, while an unreachable server only makes the start degraded. */
+int db_err_deploy(void);
 
 #endif

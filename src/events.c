@@ -3,6 +3,7 @@
  */
 #include "events.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,43 @@ static char topic_names[EVENTS__MAX][CONFIG_STR_LEN + 16];
 static unsigned long failed;
 static int64_t health_checked_ms;
 static int health_ok;
+static int check_fatal;         /* the last events_check() failure */
+
+/* A broker that is down fails every reconnect: one FAIL line per this. */
+#define EVENTS_FAIL_LOG_MS 10000
+
+static pthread_mutex_t fail_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+events_log_cb(const rd_kafka_t *k, int level, const char *fac,
+    const char *buf)
+{
+	static int64_t last_ms = -EVENTS_FAIL_LOG_MS;
+	static unsigned long quiet;
+	unsigned long n = 0;
+	int64_t now;
+
+	if (strcmp(fac, "FAIL") != 0) {
+		log_kafka(k, level, fac, buf);
+		return;
+	}
+	/* librdkafka logs from its broker threads. */
+	now = clock_mono_ms();
+	pthread_mutex_lock(&fail_log_lock);
+	if (now - last_ms < EVENTS_FAIL_LOG_MS) {
+		quiet++;
+		pthread_mutex_unlock(&fail_log_lock);
+		return;
+	}
+	last_ms = now;
+	n = quiet;
+	quiet = 0;
+	pthread_mutex_unlock(&fail_log_lock);
+	if (n > 0)
+		log_kafka(k, level, "FAIL", "(and more connection failures: "
+		    "at most one line per 10 s)");
+	log_kafka(k, level, fac, buf);
+}
 
 static void
 dr_msg_cb(rd_kafka_t *k, const rd_kafka_message_t *m, void *opaque)
@@ -40,33 +78,46 @@ error_cb(rd_kafka_t *k, int err, const char *reason, void *opaque)
 	log_debug("kafka: %s", reason);
 }
 
+/*
+ * Reconnect quickly after a broker outage: librdkafka's default back-off
+ * grows to reconnect.backoff.max.ms = 10 s, which is how long the event
+ * path stayed down after the broker was back.  A 1 s cap means at most
+ * one connection attempt per second per broker while it is down.
+ */
+static const char *const events_conf[][2] = {
+	{ "enable.idempotence", "true" },
+	{ "linger.ms", "5" },
+	{ "message.timeout.ms", "300000" },
+	{ "queue.buffering.max.messages", "100000" },
+	{ "log.connection.close", "false" },
+	{ "reconnect.backoff.ms", "100" },
+	{ "reconnect.backoff.max.ms", "1000" },
+	{ "retry.backoff.ms", "100" },
+};
+
 static rd_kafka_t *
 make_producer(const struct config *cfg, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *k;
+	size_t i;
 
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_brokers,
-	    err, errlen) != RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err,
-	    errlen) != RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, "linger.ms", "5", err, errlen) !=
-	    RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, "message.timeout.ms", "300000", err,
-	    errlen) != RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, "queue.buffering.max.messages", "100000",
-	    err, errlen) != RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, "log.connection.close", "false", err,
-	    errlen) != RD_KAFKA_CONF_OK) {
-		rd_kafka_conf_destroy(conf);
-		return NULL;
-	}
+	    err, errlen) != RD_KAFKA_CONF_OK)
+		goto fail;
+	for (i = 0; i < sizeof(events_conf) / sizeof(events_conf[0]); i++)
+		if (rd_kafka_conf_set(conf, events_conf[i][0],
+		    events_conf[i][1], err, errlen) != RD_KAFKA_CONF_OK)
+			goto fail;
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
 	rd_kafka_conf_set_error_cb(conf, error_cb);
-	rd_kafka_conf_set_log_cb(conf, log_kafka);
+	rd_kafka_conf_set_log_cb(conf, events_log_cb);
 	if ((k = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen)) == NULL)
-		rd_kafka_conf_destroy(conf);
+		goto fail;
 	return k;
+fail:
+	rd_kafka_conf_destroy(conf);
+	return NULL;
 }
 
 int
@@ -188,8 +239,11 @@ events_check(const struct config *cfg, char *err, size_t errlen)
 	rd_kafka_resp_err_t e;
 	rd_kafka_t *k;
 
-	if ((k = make_producer(cfg, err, errlen)) == NULL)
+	check_fatal = 0;
+	if ((k = make_producer(cfg, err, errlen)) == NULL) {
+		check_fatal = 1;        /* refused configuration */
 		return -1;
+	}
 	e = rd_kafka_metadata(k, 1, NULL, &md, 5000);
 	if (md != NULL)
 		rd_kafka_metadata_destroy(md);
@@ -200,4 +254,10 @@ events_check(const struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int
+events_check_fatal(void)
+{
+	return check_fatal;
 }

@@ -50,4 +50,15 @@ void events_fini(int timeout_ms);
  */
 int events_check(const struct config *cfg, char *err, size_t errlen);
 
+/* librdkafka log callback of every handle of both programs: log_kafka(),
+ * except that connection failures ("FAIL", repeated on every reconnect
+ * while a broker is down) are logged at most once per 10 s. */
+struct rd_kafka_s;
+void events_log_cb(const struct rd_kafka_s *rk, int level, const char *fac,
+    const char *buf);
+
+/* After events_check() failed: 1 if retrying cannot help (librdkafka
+ * refused the configuration), 0 if the brokers only did not answer. */
+int events_check_fatal(void);
+
 #endif

@@ -5,14 +5,36 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "events.h"
 #include "log.h"
 
 #define KAFKA_TOPIC_PARTITIONS 4
+/* After creating the topics, wait at most this long for the broker's
+ * metadata to show them (see kafka_topics_visible). */
+#define KAFKA_TOPICS_VISIBLE_MS 5000
 
 static kafka_revoke_fn *kafka_on_revoke;
+
+/* Topic creation refused for a reason that does not pass by itself. */
+static int
+kafka_err_refused(rd_kafka_resp_err_t e)
+{
+	switch (e) {
+	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+	case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+	case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+	case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+	case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 void
 kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -92,8 +114,13 @@ kafka_consumer_new(const struct config *cfg, kafka_revoke_fn *on_revoke,
 		{ "auto.offset.reset", "earliest" },
 		/* A killed instance's partitions move within ~10 s. */
 		{ "session.timeout.ms", "10000" },
-		{ "heartbeat.interval.ms", "2000" },
+		{ "heartbeat.interval.ms", "1000" },
 		{ "log.connection.close", "false" },
+		/* Back within ~1 s of the broker (default back-off grows to
+		 * 10 s: the event path stayed down that long, issue 9). */
+		{ "reconnect.backoff.ms", "100" },
+		{ "reconnect.backoff.max.ms", "1000" },
+		{ "fetch.error.backoff.ms", "100" },
 	};
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *k;
@@ -108,7 +135,7 @@ kafka_consumer_new(const struct config *cfg, kafka_revoke_fn *on_revoke,
 		if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err, errlen) !=
 		    RD_KAFKA_CONF_OK)
 			goto fail;
-	rd_kafka_conf_set_log_cb(conf, log_kafka);
+	rd_kafka_conf_set_log_cb(conf, events_log_cb);
 	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
 	rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
 	kafka_on_revoke = on_revoke;
@@ -122,6 +149,34 @@ fail:
 	return NULL;
 }
 
+/*
+ * Do the broker's metadata show both topics with their partitions?  A
+ * topic just created may not be in them yet; a subscription made then
+ * finds it "not available" and librdkafka looks again only at the next
+ * topic.metadata.refresh.interval.ms (5 min).
+ */
+static int
+kafka_topics_visible(rd_kafka_t *rk)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	int i, j, found = 0;
+
+	if (rd_kafka_metadata(rk, 1, NULL, &md, 1000) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR)
+		return 0;
+	for (i = 0; i < EVENTS__MAX; i++)
+		for (j = 0; j < md->topic_cnt; j++)
+			if (strcmp(md->topics[j].topic, events_topic_name(i))
+			    == 0 && md->topics[j].err ==
+			    RD_KAFKA_RESP_ERR_NO_ERROR &&
+			    md->topics[j].partition_cnt > 0) {
+				found++;
+				break;
+			}
+	rd_kafka_metadata_destroy(md);
+	return found == EVENTS__MAX;
+}
+
 int
 kafka_topics_create(rd_kafka_t *rk, const struct config *cfg, char *err,
     size_t errlen)
@@ -132,14 +187,18 @@ kafka_topics_create(rd_kafka_t *rk, const struct config *cfg, char *err,
 	rd_kafka_event_t *ev = NULL;
 	const rd_kafka_CreateTopics_result_t *res;
 	const rd_kafka_topic_result_t **tr;
+	struct timespec nap = { 0, 100 * 1000000L };
+	int64_t start;
 	size_t n, i;
 	int rc = -1;
 
 	for (i = 0; i < EVENTS__MAX; i++) {
 		nt[i] = rd_kafka_NewTopic_new(events_topic_name(i),
 		    KAFKA_TOPIC_PARTITIONS, 1, err, errlen);
-		if (nt[i] == NULL)
+		if (nt[i] == NULL) {
+			rc = KAFKA_REFUSED;     /* a topic name it rejects */
 			goto out;
+		}
 	}
 	q = rd_kafka_queue_new(rk);
 	opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -167,11 +226,21 @@ kafka_topics_create(rd_kafka_t *rk, const struct config *cfg, char *err,
 			snprintf(err, errlen, "create kafka topic '%s' failed: %s",
 			    rd_kafka_topic_result_name(tr[i]),
 			    rd_kafka_topic_result_error_string(tr[i]));
+			if (kafka_err_refused(e))
+				rc = KAFKA_REFUSED;
 			goto out;
 		}
 		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 			log_info("kafka topic '%s' created",
 			    rd_kafka_topic_result_name(tr[i]));
+	}
+	for (start = clock_mono_ms(); !kafka_topics_visible(rk);) {
+		if (clock_mono_ms() - start >= KAFKA_TOPICS_VISIBLE_MS) {
+			snprintf(err, errlen, "kafka topics created on '%s' "
+			    "but not in its metadata yet", cfg->kafka_brokers);
+			goto out;
+		}
+		nanosleep(&nap, NULL);
 	}
 	rc = 0;
 out:

@@ -27,7 +27,12 @@ typedef void kafka_revoke_fn(const rd_kafka_topic_partition_list_t *parts);
 rd_kafka_t *kafka_consumer_new(const struct config *cfg,
     kafka_revoke_fn *on_revoke, char *err, size_t errlen);
 
-/* Create both topics (already existing is success).  0 / -1 with err. */
+/* What kafka_topics_create() returns when the broker refused for a reason
+ * retrying cannot fix (authorization, replication factor, policy, name). */
+#define KAFKA_REFUSED (-2)
+
+/* Create both topics (already existing is success).  0; -1 with err when
+ * it may work later (timeout, controller moving); KAFKA_REFUSED with err. */
 int kafka_topics_create(rd_kafka_t *rk, const struct config *cfg, char *err,
     size_t errlen);
 

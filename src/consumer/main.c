@@ -9,6 +9,14 @@
  * the log file.  The line "consumer ready" is logged once the
  * subscription is in place and the first admission pass has committed.
  *
+ * Start without a dependency: MySQL or Kafka not answering at start is a
+ * warning, not an exit.  The loop retries MySQL (db_backoff) and probes
+ * Kafka (kafka_backoff) until the topics are created and subscribed; until
+ * then the sweep admits and expires as soon as MySQL answers.  What
+ * retrying cannot fix (MySQL refusing the credentials, database or schema,
+ * db_err_deploy(); the broker refusing the topics; a configuration
+ * librdkafka rejects) still fails the start with one line.
+ *
  * Delivery: at-least-once.  enable.auto.offset.store=false and an offset
  * is stored (offset + 1, for the auto-commit to write) only after the
  * effect of its message is committed in MySQL:
@@ -65,7 +73,12 @@
 #define MAIN_EXPIRE_MAX     200
 /* Back-off after a database failure: doubles up to the max. */
 #define MAIN_BACKOFF_MIN_MS 100
-#define MAIN_BACKOFF_MAX_MS 5000
+#define MAIN_BACKOFF_MAX_MS 2000
+/* Kafka not reached yet (topics not created, not subscribed): probe it
+ * this often; one probe waits at most MAIN_KAFKA_PROBE_MS of the loop. */
+#define MAIN_KAFKA_BACKOFF_MIN_MS 250
+#define MAIN_KAFKA_BACKOFF_MAX_MS 2000
+#define MAIN_KAFKA_PROBE_MS 250
 /* A hold is expired this long after its deadline, so the database clock
  * (which decides) has surely passed it too. */
 #define MAIN_EXPIRE_GRACE_MS 20
@@ -82,9 +95,13 @@ static rd_kafka_t *rk;
 static rd_kafka_topic_partition_list_t *pending;
 static int need_admit = 1;          /* first pass at start */
 static int ready;
+static int subscribed;              /* topics created, subscription made */
 /* Database work waits this out after a failure. */
 static struct backoff db_backoff =
     BACKOFF_INIT(MAIN_BACKOFF_MIN_MS, MAIN_BACKOFF_MAX_MS);
+/* The next Kafka probe waits this out while the broker is unreachable. */
+static struct backoff kafka_backoff =
+    BACKOFF_INIT(MAIN_KAFKA_BACKOFF_MIN_MS, MAIN_KAFKA_BACKOFF_MAX_MS);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -135,10 +152,56 @@ run_admit(void)
 	offsets_store(pending);
 	rd_kafka_topic_partition_list_destroy(pending);
 	pending = rd_kafka_topic_partition_list_new(8);
-	if (!ready) {
+	if (!ready && subscribed) {
 		ready = 1;
 		log_info("consumer ready");
 	}
+	return 0;
+}
+
+/*
+ * Create the topics and subscribe, once the broker answers.  A broker that
+ * does not answer is not an error (the sweep admits and expires meanwhile;
+ * the next probe is after kafka_backoff), nor is a creation that timed out.
+ * -1 only when the broker answered and refused (KAFKA_REFUSED) or the
+ * subscription failed: fatal at start (a deploy error), logged later.
+ */
+static int
+kafka_setup(char *err, size_t errlen)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t e;
+	int rc;
+
+	e = rd_kafka_metadata(rk, 0, NULL, &md, MAIN_KAFKA_PROBE_MS);
+	if (md != NULL)
+		rd_kafka_metadata_destroy(md);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		if (kafka_backoff.delay_ms == 0)
+			log_warn("kafka brokers '%s' unreachable (%s): admitting "
+			    "and expiring by the sweep until they answer",
+			    cfg.kafka_brokers, rd_kafka_err2str(e));
+		backoff_fail(&kafka_backoff, clock_mono_ms());
+		return 0;
+	}
+	if ((rc = kafka_topics_create(rk, &cfg, err, errlen)) != 0) {
+		backoff_fail(&kafka_backoff, clock_mono_ms());
+		if (rc == KAFKA_REFUSED)
+			return -1;
+		log_warn("%s (retrying)", err);
+		return 0;
+	}
+	if (kafka_subscribe(rk, err, errlen) == -1) {
+		backoff_fail(&kafka_backoff, clock_mono_ms());
+		return -1;
+	}
+	if (kafka_backoff.delay_ms != 0)
+		log_info("kafka brokers '%s' answer: subscribed",
+		    cfg.kafka_brokers);
+	backoff_reset(&kafka_backoff);
+	subscribed = 1;
+	/* The pass that follows logs "consumer ready". */
+	need_admit = 1;
 	return 0;
 }
 
@@ -231,6 +294,8 @@ poll_timeout(int64_t now, int64_t next_sweep)
 		t = due - wall;
 	if (need_admit && t > 0)
 		t = 0;
+	if (!subscribed && kafka_backoff.until_ms - now < t)
+		t = kafka_backoff.until_ms - now;
 	/* Nothing database-bound can run before the back-off is over. */
 	if (backoff_waiting(&db_backoff, now) &&
 	    t < db_backoff.until_ms - now)
@@ -245,6 +310,7 @@ run_loop(void)
 {
 	int64_t now = clock_mono_ms(), next_sweep = now, next_lag = now;
 	rd_kafka_message_t *m;
+	char err[1024];
 	int i;
 
 	while (!stop_requested()) {
@@ -269,6 +335,9 @@ run_loop(void)
 		events_poll();
 
 		now = clock_mono_ms();
+		if (!subscribed && !backoff_waiting(&kafka_backoff, now) &&
+		    kafka_setup(err, sizeof(err)) == -1)
+			log_warn("%s", err);
 		if (backoff_waiting(&db_backoff, now))
 			continue;
 		if (now >= next_sweep) {
@@ -370,12 +439,16 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (db_connect(err, sizeof(err)) == -1) {
-		fatal(err);
-		goto out;
+		if (db_err_deploy()) {
+			fatal(err);
+			goto out;
+		}
+		/* Not a reason to stay down: the loop retries (db_backoff). */
+		log_warn("%s: starting degraded, retrying", err);
+		db_failed();
 	}
 	db_open = 1;
-	if (events_check(&cfg, err, sizeof(err)) == -1 ||
-	    events_init(&cfg, err, sizeof(err)) == -1) {
+	if (events_init(&cfg, err, sizeof(err)) == -1) {
 		fatal(err);
 		goto out;
 	}
@@ -386,8 +459,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	offsets_init(rk);
-	if (kafka_topics_create(rk, &cfg, err, sizeof(err)) == -1 ||
-	    kafka_subscribe(rk, err, sizeof(err)) == -1) {
+	if (kafka_setup(err, sizeof(err)) == -1) {
 		fatal(err);
 		goto out;
 	}
