@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "model.h"
@@ -202,15 +203,16 @@ work(void *arg)
 	while (now_s() < end && j < njobs) {
 		struct job *jb = &jobs[j];
 		double t0 = now_s();
-		int ok;
+		int ok = 1;
 
-		for (int i = 0; i < 16; i++)
-			rid[i] = (char)(random() & 0xff);
+		/* a fresh id, never one of an earlier run on the same database */
+		if (getrandom(rid, sizeof(rid), 0) != (ssize_t)sizeof(rid))
+			ok = 0;
 		if (!o_pay) {
 			long long seat = 1 + w->k + seat_i * o_threads;
 
 			seat_i++;
-			ok = run(&auth, jb->token) == 1 &&
+			ok = ok && run(&auth, jb->token) == 1 &&
 			    run(&hold, jb->user, 300LL, rid, o_date, seat) == 1 &&
 			    run(&ulock, jb->user) >= 0 && run(&live, jb->user) == 1 &&
 			    run(&resins, rid, jb->user, o_date, seat) == 1 &&
@@ -221,7 +223,7 @@ work(void *arg)
 				j += o_threads;
 			}
 		} else {
-			ok = run(&auth, jb->token) == 1 && run(&rlock, jb->res) == 1 &&
+			ok = ok && run(&auth, jb->token) == 1 && run(&rlock, jb->res) == 1 &&
 			    run(&sell, o_date, jb->seat, jb->res) == 1 &&
 			    run(&debit, jb->price, jb->user, jb->price) == 1 &&
 			    run(&ledger, jb->user, -jb->price, jb->res) == 1 &&

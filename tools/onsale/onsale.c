@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -269,13 +270,22 @@ rnd(void)
 }
 
 static void
+fatal(const char *what)
+{
+	fprintf(stderr, "onsale: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+static void
 uuid4(char out[37])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
 
-	for (int i = 0; i < 16; i++)
-		b[i] = (unsigned char)(random() & 0xff);
+	/* from the kernel, not random(): a rerun with the same --seed must
+	 * not meet the users (and live tokens) of an earlier run */
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		fatal("getrandom");
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	for (int i = 0, o = 0; i < 16; i++) {
@@ -285,13 +295,6 @@ uuid4(char out[37])
 		out[o++] = hex[b[i] & 15];
 	}
 	out[36] = '\0';
-}
-
-static void
-fatal(const char *what)
-{
-	fprintf(stderr, "onsale: %s: %s\n", what, strerror(errno));
-	exit(2);
 }
 
 /* ---- tiny JSON field readers (the answers are the server's own, flat) */
