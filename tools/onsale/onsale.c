@@ -41,6 +41,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -939,6 +940,11 @@ static void
 print_json(FILE *f, double elapsed)
 {
 	fprintf(f, "{\n  \"users\": %ld,\n  \"date\": \"%s\",\n  \"elapsed_s\": %.1f,\n", nusers, opt_date, elapsed);
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(f, "  \"client_cpu_s\": %.2f,\n", (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
 	fprintf(f, "  \"connections\": %d,\n  \"requests\": %lld,\n  \"rps\": %.0f,\n", nconns, n_reqs,
 	    elapsed > 0 ? (double)n_reqs / elapsed : 0);
 	fprintf(f, "  \"admitted\": %lld,\n  \"held\": %lld,\n  \"paid_client\": %lld,\n", n_admitted, n_held, n_paid);
