@@ -7,11 +7,14 @@
  *
  * Opens the socket (mode 0666: the web server's workers may run as another
  * user), forks PROCESSES (default 4, as concertd's default pool) that each
- * answer every request with a fixed 200 JSON body.  Runs until killed.
+ * answer every request with a fixed 200 JSON body.  Runs until killed; the
+ * forked processes die with the first one.
  */
 #include <fcgiapp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,8 +34,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	chmod(argv[1], 0666);
-	for (int i = 1; i < n && fork() > 0; i++)
-		;
+	for (int i = 1; i < n; i++) {
+		if (fork() == 0) {
+			/* die with the parent: killing the one pid scripts/bench knows stops all */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() == 1)
+				return 0;
+			break;
+		}
+	}
 	FCGX_InitRequest(&rq, fd, 0);
 	while (FCGX_Accept_r(&rq) == 0) {
 		FCGX_PutS("Status: 200 OK\r\nContent-Type: application/json\r\n"
