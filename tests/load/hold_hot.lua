@@ -32,3 +32,5 @@ end
 function response(status, headers, body)
 	pool_response(status, body)
 end
+
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "lib/status.lua")

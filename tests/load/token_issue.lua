@@ -47,3 +47,5 @@ function done(summary, latency, requests)
 	io.write(string.format("latency p50 %.2f ms, p99 %.2f ms\n",
 		latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end
+
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "lib/status.lua")

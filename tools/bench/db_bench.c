@@ -1,0 +1,337 @@
+/*
+ * db_bench: the database alone doing concertd's hold and payment
+ * transactions, with no HTTP and no FastCGI in front (scripts/bench
+ * scenarios db_hold and db_pay).  Each thread has its own connection and
+ * runs the same statements as src/api_reservation.c (api_hold) and
+ * src/api_payment.c (api_pay), in the same order, as prepared statements,
+ * one transaction per operation, READ COMMITTED like the workers.
+ *
+ *   db_bench hold|pay --socket PATH --user U --database DB --date YYYY-MM-DD
+ *            --input FILE [--threads N] [--seconds S]
+ *
+ * hold: FILE has "TOKEN USER SEQ" per line (hex, hex, number): ACTIVE
+ *       tokens; thread k takes lines k, k+N, ... and makes at most four
+ *       holds per token on seats k, k+N, ... of the date (free seats).
+ * pay:  FILE has "TOKEN USER SEQ RESERVATION PRICE SEAT": live holds of funded
+ *       users; each is paid once.
+ * Prints one line: "<op> ops=N seconds=S rps=R p50_ms=A p99_ms=B errors=E".
+ */
+#include <mysql.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "model.h"
+
+struct job {
+	char token[16], user[16], res[16];
+	long long seq, price, seat;
+};
+
+static const char *o_socket, *o_user = "root", *o_db = "concert", *o_date, *o_input;
+static int o_threads = 16, o_pay;
+static double o_seconds = 5;
+static struct job *jobs;
+static long njobs;
+
+#define LAT_MAX 2000000
+struct worker {
+	pthread_t th;
+	int k;
+	long ops, errors;
+	float *lat;
+	long nlat;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+unhex(const char *s, char *out)
+{
+	for (int i = 0; i < 16; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (char)v;
+	}
+	return 0;
+}
+
+/* A prepared statement; params by a format: b = 16 binary bytes, i = long
+ * long, s = string.  Results are read and dropped; returns affected rows
+ * (or rows read for a SELECT), -1 on error. */
+struct st {
+	MYSQL_STMT *s;
+	const char *fmt;
+};
+
+static long
+run(struct st *st, ...)
+{
+	MYSQL_BIND b[8];
+	unsigned long len[8];
+	long long iv[8];
+	va_list ap;
+	long rows;
+
+	memset(b, 0, sizeof(b));
+	va_start(ap, st);
+	for (int i = 0; st->fmt[i]; i++) {
+		switch (st->fmt[i]) {
+		case 'b':
+			b[i].buffer_type = MYSQL_TYPE_BLOB;
+			b[i].buffer = va_arg(ap, char *);
+			len[i] = 16;
+			b[i].length = &len[i];
+			b[i].buffer_length = 16;
+			break;
+		case 'i':
+			iv[i] = va_arg(ap, long long);
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = &iv[i];
+			break;
+		case 's':
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = va_arg(ap, char *);
+			len[i] = strlen(b[i].buffer);
+			b[i].length = &len[i];
+			b[i].buffer_length = len[i];
+			break;
+		}
+	}
+	va_end(ap);
+	if (mysql_stmt_bind_param(st->s, b) || mysql_stmt_execute(st->s))
+		return -1;
+	if (mysql_stmt_field_count(st->s) > 0) {
+		if (mysql_stmt_store_result(st->s))
+			return -1;
+		rows = (long)mysql_stmt_num_rows(st->s);
+		mysql_stmt_free_result(st->s);
+		return rows;
+	}
+	return (long)mysql_stmt_affected_rows(st->s);
+}
+
+static struct st
+prep(MYSQL *db, const char *fmt, const char *sql)
+{
+	struct st st = { mysql_stmt_init(db), fmt };
+
+	if (st.s == NULL || mysql_stmt_prepare(st.s, sql, strlen(sql))) {
+		fprintf(stderr, "db_bench: prepare '%.60s' failed: %s\n", sql, mysql_error(db));
+		exit(1);
+	}
+	return st;
+}
+
+#define SEAT_AVAILABLE \
+	"(s.state = " SQL_SEAT_FREE " OR (s.state = " SQL_SEAT_HELD \
+	" AND s.hold_expires_at <= UTC_TIMESTAMP(3)))"
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	MYSQL *db = mysql_init(NULL);
+	char rid[16];
+	long long seat_i = 0;
+	long j = w->k;
+	int uses = 0;
+	double end;
+
+	if (!mysql_real_connect(db, NULL, o_user, NULL, o_db, 0, o_socket, 0) ||
+	    mysql_query(db, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED") ||
+	    mysql_autocommit(db, 0)) {
+		fprintf(stderr, "db_bench: connect failed: %s\n", mysql_error(db));
+		exit(1);
+	}
+	/* api_auth_active: the token row, ACTIVE and not lapsed */
+	struct st auth = prep(db, "b", "SELECT seq, user_id FROM queue_tokens WHERE token = ?"
+	    " AND state = " SQL_TOKEN_ACTIVE " AND expires_at > UTC_TIMESTAMP(3)");
+	struct st hold = prep(db, "bibsi", "UPDATE seats s SET s.state = " SQL_SEAT_HELD
+	    ", s.hold_user = ?, s.hold_expires_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND,"
+	    " s.reservation_id = ? WHERE s.concert_date = ? AND s.seat_number = ?"
+	    " AND s.concert_date >= UTC_DATE() AND " SEAT_AVAILABLE);
+	struct st ulock = prep(db, "b", "SELECT 1 FROM users WHERE id = ? FOR UPDATE");
+	struct st live = prep(db, "b", "SELECT COUNT(*) FROM reservations WHERE user_id = ?"
+	    " AND state = " SQL_RES_HELD " AND expires_at > UTC_TIMESTAMP(3)");
+	struct st resins = prep(db, "bbsi", "INSERT INTO reservations"
+	    " (id, user_id, concert_date, seat_number, price, state, expires_at)"
+	    " SELECT ?, ?, concert_date, seat_number, price, " SQL_RES_HELD ", hold_expires_at"
+	    " FROM seats WHERE concert_date = ? AND seat_number = ?");
+	struct st still = prep(db, "i", "SELECT 1 FROM queue_tokens WHERE seq = ?"
+	    " AND state = " SQL_TOKEN_ACTIVE " AND expires_at > UTC_TIMESTAMP(3)");
+	struct st extend = prep(db, "ii", "UPDATE queue_tokens SET expires_at ="
+	    " GREATEST(expires_at, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)"
+	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
+	struct st info = prep(db, "si", "SELECT DATE_FORMAT(hold_expires_at,"
+	    " '%Y-%m-%d %H:%i:%s.%f'), price FROM seats WHERE concert_date = ? AND seat_number = ?");
+	struct st rlock = prep(db, "b", "SELECT user_id, DATE_FORMAT(concert_date, '%Y-%m-%d'),"
+	    " seat_number, price, state, expires_at > UTC_TIMESTAMP(3)"
+	    " FROM reservations WHERE id = ? FOR UPDATE");
+	struct st sell = prep(db, "sib", "UPDATE seats SET state = " SQL_SEAT_SOLD
+	    ", hold_expires_at = NULL WHERE concert_date = ? AND seat_number = ?"
+	    " AND state = " SQL_SEAT_HELD " AND reservation_id = ?");
+	struct st debit = prep(db, "ibi", "UPDATE users SET balance = balance - ?"
+	    " WHERE id = ? AND balance >= ?");
+	struct st ledger = prep(db, "bib", "INSERT INTO balance_ledger"
+	    " (user_id, delta, kind, ref_id) VALUES (?, ?, 'PAYMENT', ?)");
+	struct st payins = prep(db, "bbbi", "INSERT INTO payments"
+	    " (id, reservation_id, user_id, amount) VALUES (?, ?, ?, ?)");
+	struct st confirm = prep(db, "b", "UPDATE reservations SET state = " SQL_RES_CONFIRMED
+	    ", updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND state = " SQL_RES_HELD);
+	struct st others = prep(db, "bb", "SELECT COUNT(*) FROM reservations WHERE user_id = ?"
+	    " AND state = " SQL_RES_HELD " AND expires_at > UTC_TIMESTAMP(3) AND id <> ?");
+	struct st tokend = prep(db, "i", "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
+	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3)"
+	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
+	struct st bal = prep(db, "b", "SELECT balance FROM users WHERE id = ?");
+
+	end = now_s() + o_seconds;
+	while (now_s() < end && j < njobs) {
+		struct job *jb = &jobs[j];
+		double t0 = now_s();
+		int ok = 1;
+
+		/* a fresh id, never one of an earlier run on the same database */
+		if (getrandom(rid, sizeof(rid), 0) != (ssize_t)sizeof(rid))
+			ok = 0;
+		if (!o_pay) {
+			long long seat = 1 + w->k + seat_i * o_threads;
+
+			seat_i++;
+			ok = ok && run(&auth, jb->token) == 1 &&
+			    run(&hold, jb->user, 300LL, rid, o_date, seat) == 1 &&
+			    run(&ulock, jb->user) >= 0 && run(&live, jb->user) == 1 &&
+			    run(&resins, rid, jb->user, o_date, seat) == 1 &&
+			    run(&still, jb->seq) == 1 && run(&extend, 301LL, jb->seq) >= 0 &&
+			    run(&info, o_date, seat) == 1;
+			if (++uses == 4) { /* max_holds_per_user */
+				uses = 0;
+				j += o_threads;
+			}
+		} else {
+			ok = ok && run(&auth, jb->token) == 1 && run(&rlock, jb->res) == 1 &&
+			    run(&sell, o_date, jb->seat, jb->res) == 1 &&
+			    run(&debit, jb->price, jb->user, jb->price) == 1 &&
+			    run(&ledger, jb->user, -jb->price, jb->res) == 1 &&
+			    run(&payins, rid, jb->res, jb->user, jb->price) == 1 &&
+			    run(&confirm, jb->res) == 1 && run(&others, jb->user, jb->res) == 1 &&
+			    run(&tokend, jb->seq) >= 0 && run(&bal, jb->user) == 1;
+			j += o_threads;
+		}
+		if (ok && mysql_commit(db) == 0) {
+			w->ops++;
+			if (w->nlat < LAT_MAX)
+				w->lat[w->nlat++] = (float)((now_s() - t0) * 1000);
+		} else {
+			w->errors++;
+			if (w->errors <= 3)
+				fprintf(stderr, "db_bench: %s failed: %s\n", o_pay ? "pay" : "hold",
+				    mysql_error(db));
+			mysql_rollback(db);
+		}
+	}
+	mysql_close(db);
+	return NULL;
+}
+
+static int
+cmp_f(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return (x > y) - (x < y);
+}
+
+int
+main(int argc, char **argv)
+{
+	char line[512], t[64], u[64], r[64];
+	long cap = 0, ops = 0, errs = 0, nl = 0;
+	struct worker *ws;
+	float *all;
+	FILE *f;
+	double t0, el;
+
+	if (argc < 2)
+		goto usage;
+	o_pay = strcmp(argv[1], "pay") == 0;
+	if (!o_pay && strcmp(argv[1], "hold") != 0)
+		goto usage;
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--socket")) o_socket = argv[i + 1];
+		else if (!strcmp(argv[i], "--user")) o_user = argv[i + 1];
+		else if (!strcmp(argv[i], "--database")) o_db = argv[i + 1];
+		else if (!strcmp(argv[i], "--date")) o_date = argv[i + 1];
+		else if (!strcmp(argv[i], "--input")) o_input = argv[i + 1];
+		else if (!strcmp(argv[i], "--threads")) o_threads = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--seconds")) o_seconds = atof(argv[i + 1]);
+		else goto usage;
+	}
+	if (o_date == NULL || o_input == NULL || o_threads < 1)
+		goto usage;
+	if ((f = fopen(o_input, "r")) == NULL) {
+		perror(o_input);
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct job jb;
+
+		memset(&jb, 0, sizeof(jb));
+		if (sscanf(line, "%63s %63s %lld %63s %lld %lld", t, u, &jb.seq, r, &jb.price,
+		    &jb.seat) < (o_pay ? 6 : 3) ||
+		    unhex(t, jb.token) || unhex(u, jb.user) || (o_pay && unhex(r, jb.res)))
+			continue;
+		if (njobs == cap) {
+			cap = cap ? cap * 2 : 4096;
+			if ((jobs = realloc(jobs, sizeof(*jobs) * (size_t)cap)) == NULL)
+				return 1;
+		}
+		jobs[njobs++] = jb;
+	}
+	fclose(f);
+	if (mysql_library_init(0, NULL, NULL))
+		return 1;
+	ws = calloc((size_t)o_threads, sizeof(*ws));
+	t0 = now_s();
+	for (int i = 0; i < o_threads; i++) {
+		ws[i].k = i;
+		ws[i].lat = malloc(sizeof(float) * LAT_MAX);
+		pthread_create(&ws[i].th, NULL, work, &ws[i]);
+	}
+	for (int i = 0; i < o_threads; i++) {
+		pthread_join(ws[i].th, NULL);
+		ops += ws[i].ops;
+		errs += ws[i].errors;
+		nl += ws[i].nlat;
+	}
+	el = now_s() - t0;
+	all = malloc(sizeof(float) * (size_t)(nl + 1));
+	nl = 0;
+	for (int i = 0; i < o_threads; i++)
+		for (long k = 0; k < ws[i].nlat; k++)
+			all[nl++] = ws[i].lat[k];
+	qsort(all, (size_t)nl, sizeof(float), cmp_f);
+	printf("db_%s ops=%ld seconds=%.2f rps=%.1f p50_ms=%.2f p99_ms=%.2f errors=%ld jobs=%ld\n",
+	    o_pay ? "pay" : "hold", ops, el, el > 0 ? (double)ops / el : 0,
+	    nl ? all[nl / 2] : 0.0, nl ? all[(long)((double)nl * 0.99)] : 0.0, errs, njobs);
+	mysql_library_end();
+	return errs > 0 ? 1 : 0;
+usage:
+	fprintf(stderr, "usage: db_bench hold|pay --socket PATH --date YYYY-MM-DD --input FILE"
+	    " [--user U] [--database DB] [--threads N] [--seconds S]\n");
+	return 2;
+}
