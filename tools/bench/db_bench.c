@@ -179,8 +179,13 @@ work(void *arg)
 	struct st info = prep(db, "si", "SELECT DATE_FORMAT(hold_expires_at,"
 	    " '%Y-%m-%d %H:%i:%s.%f'), price FROM seats WHERE concert_date = ? AND seat_number = ?");
 	struct st rlock = prep(db, "b", "SELECT user_id, DATE_FORMAT(concert_date, '%Y-%m-%d'),"
-	    " seat_number, price, state, expires_at > UTC_TIMESTAMP(3)"
+	    " seat_number, price, state FROM reservations WHERE id = ? FOR UPDATE");
+	struct st slock = prep(db, "si", "SELECT state FROM seats"
+	    " WHERE concert_date = ? AND seat_number = ? FOR UPDATE");
+	struct st deadline = prep(db, "b", "SELECT expires_at > UTC_TIMESTAMP(3)"
 	    " FROM reservations WHERE id = ? FOR UPDATE");
+	struct st tokchk = prep(db, "i", "SELECT 1 FROM queue_tokens WHERE seq = ?"
+	    " AND state = " SQL_TOKEN_ACTIVE " AND expires_at > UTC_TIMESTAMP(3) FOR UPDATE");
 	struct st sell = prep(db, "sib", "UPDATE seats SET state = " SQL_SEAT_SOLD
 	    ", hold_expires_at = NULL WHERE concert_date = ? AND seat_number = ?"
 	    " AND state = " SQL_SEAT_HELD " AND reservation_id = ?");
@@ -200,6 +205,7 @@ work(void *arg)
 	struct st bal = prep(db, "b", "SELECT balance FROM users WHERE id = ?");
 
 	end = now_s() + o_seconds;
+	int attempt = 0;    /* of the current payment (deadlock retries) */
 	while (now_s() < end && j < njobs) {
 		struct job *jb = &jobs[j];
 		double t0 = now_s();
@@ -224,11 +230,13 @@ work(void *arg)
 			}
 		} else {
 			ok = ok && run(&auth, jb->token) == 1 && run(&rlock, jb->res) == 1 &&
+			    run(&slock, o_date, jb->seat) == 1 && run(&deadline, jb->res) == 1 &&
 			    run(&sell, o_date, jb->seat, jb->res) == 1 &&
 			    run(&debit, jb->price, jb->user, jb->price) == 1 &&
 			    run(&ledger, jb->user, -jb->price, jb->res) == 1 &&
 			    run(&payins, rid, jb->res, jb->user, jb->price) == 1 &&
-			    run(&confirm, jb->res) == 1 && run(&others, jb->user, jb->res) == 1 &&
+			    run(&confirm, jb->res) == 1 && run(&tokchk, jb->seq) == 1 &&
+			    run(&others, jb->user, jb->res) == 1 &&
 			    run(&tokend, jb->seq) >= 0 && run(&bal, jb->user) == 1;
 			j += o_threads;
 		}
@@ -236,7 +244,19 @@ work(void *arg)
 			w->ops++;
 			if (w->nlat < LAT_MAX)
 				w->lat[w->nlat++] = (float)((now_s() - t0) * 1000);
+			attempt = 0;
 		} else {
+			unsigned no = mysql_errno(db);
+
+			/* As the workers' db_tx_run(): a deadlock or lock wait
+			 * timeout is rolled back and the payment run again, up
+			 * to DB_TX_ATTEMPTS (3) times in all. */
+			if (o_pay && (no == 1213 || no == 1205) && ++attempt < 3) {
+				mysql_rollback(db);
+				j -= o_threads;
+				continue;
+			}
+			attempt = 0;
 			w->errors++;
 			if (w->errors <= 3)
 				fprintf(stderr, "db_bench: %s failed: %s\n", o_pay ? "pay" : "hold",
