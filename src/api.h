@@ -61,7 +61,8 @@ int api_metrics(struct api_ctx *c);
  * be ACTIVE and unexpired.  Returns 0 with user/seq filled, 1 when w was
  * set to a 401/403 answer, -1 on a database error.
  */
-int api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq);
+int api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq,
+    int *unclaimed);
 
 /*
  * api_auth_active() reads the token without a lock, so the admission may
@@ -70,8 +71,10 @@ int api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq);
  * it here under the token's row lock, at the token's place in the lock
  * order (last): 0 still ACTIVE and unexpired (locked until the commit),
  * 1 when w was set to 403 TOKEN_EXPIRED, -1 on a database error.
+ * claim: also record the token's first use (claimed_at), in the same
+ * round trip when it is still unrecorded.
  */
-int api_token_still_active(struct api_ctx *c, long long seq);
+int api_token_still_active(struct api_ctx *c, long long seq, int claim);
 
 /* Per-module statement preparation, called by api_prepare. */
 int api_token_prepare(void);

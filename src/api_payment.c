@@ -17,6 +17,33 @@
  * Lock order: reservation, seat, user, token (holds take seat, user,
  * token and insert their own new reservation row, which no other
  * transaction can know yet; the consumer takes reservation, seat).
+ *
+ * Round trips of a successful POST /payments (asserted by
+ * tests/integration/test_round_trips.py; an Idempotency-Key adds idem.c's
+ * INSERT + SAVEPOINT + UPDATE):
+ *   START TRANSACTION
+ *   1 api_auth_active  token lookup (unlocked)
+ *   2 st_res_lock      reservation row lock
+ *   3 st_seat_lock     seat row lock
+ *   4 st_sell          the sale, conditional on the hold AND its deadline:
+ *                      it starts after both locks are held, so its "now"
+ *                      is after any wait (was st_deadline + st_sell; the
+ *                      deadline SELECT now runs only to tell 409 from 422
+ *                      when the amount is wrong)
+ *   5 st_debit         conditional on the balance
+ *   6 st_ledger
+ *   7 st_pay_ins       UNIQUE reservation_id: exactly once
+ *   8 st_confirm
+ *   9 st_balance       the new balance and the user's other live holds
+ *                      (was two SELECTs); no lock is waited on here
+ *  10 st_tok_end       no other hold: the admission ends, conditional on
+ *                      it being ACTIVE and unexpired (was still_active +
+ *                      tok_end); else api_token_still_active, which also
+ *                      records a first use (was a claim UPDATE of its own
+ *                      in the authorisation)
+ *   COMMIT
+ * Before: 13 statements (12 with other holds), one more on a token's
+ * first use.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,8 +54,8 @@
 #include "model.h"
 #include "util.h"
 
-static struct db_stmt *st_res_lock, *st_seat_lock, *st_deadline, *st_sell, *st_debit, *st_ledger,
-    *st_pay_ins, *st_confirm, *st_other_holds, *st_tok_end, *st_balance;
+static struct db_stmt *st_res_lock, *st_seat_lock, *st_deadline, *st_sell,
+    *st_debit, *st_ledger, *st_pay_ins, *st_confirm, *st_tok_end, *st_balance;
 
 int
 api_payment_prepare(void)
@@ -45,7 +72,9 @@ api_payment_prepare(void)
 	st_sell = db_stmt("UPDATE seats SET state = " SQL_SEAT_SOLD
 	    ", hold_expires_at = NULL"
 	    " WHERE concert_date = ? AND seat_number = ?"
-	    " AND state = " SQL_SEAT_HELD " AND reservation_id = ?");
+	    " AND state = " SQL_SEAT_HELD " AND reservation_id = ?"
+	    " AND EXISTS (SELECT 1 FROM reservations r WHERE r.id = ?"
+	    "   AND r.expires_at > UTC_TIMESTAMP(3))");
 	st_debit = db_stmt("UPDATE users SET balance = balance - ?"
 	    " WHERE id = ? AND balance >= ?");
 	st_ledger = db_stmt("INSERT INTO balance_ledger"
@@ -55,15 +84,19 @@ api_payment_prepare(void)
 	st_confirm = db_stmt("UPDATE reservations SET state = " SQL_RES_CONFIRMED
 	    ", updated_at = UTC_TIMESTAMP(3)"
 	    " WHERE id = ? AND state = " SQL_RES_HELD);
-	st_other_holds = db_stmt("SELECT COUNT(*) FROM reservations"
-	    " WHERE user_id = ? AND state = " SQL_RES_HELD
-	    " AND expires_at > UTC_TIMESTAMP(3) AND id <> ?");
 	st_tok_end = db_stmt("UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
 	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3), end_reason = "
-	    SQL_TOKEN_END_PAID " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
-	st_balance = db_stmt("SELECT balance FROM users WHERE id = ?");
-	return st_res_lock && st_seat_lock && st_deadline && st_sell && st_debit && st_ledger && st_pay_ins &&
-	    st_confirm && st_other_holds && st_tok_end && st_balance ? 0 : -1;
+	    SQL_TOKEN_END_PAID " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE
+	    " AND expires_at > UTC_TIMESTAMP(3)");
+	/* The user row is ours (st_debit): a plain read, nothing waited on. */
+	st_balance = db_stmt("SELECT u.balance, (SELECT COUNT(*)"
+	    " FROM reservations r WHERE r.user_id = u.id"
+	    " AND r.state = " SQL_RES_HELD
+	    " AND r.expires_at > UTC_TIMESTAMP(3) AND r.id <> ?)"
+	    " FROM users u WHERE u.id = ?");
+	return st_res_lock && st_seat_lock && st_deadline && st_sell &&
+	    st_debit && st_ledger && st_pay_ins && st_confirm && st_tok_end &&
+	    st_balance ? 0 : -1;
 }
 
 int
@@ -77,9 +110,9 @@ api_pay(struct api_ctx *c)
 	long long seq, seat, price, state, live, n, bal;
 	struct event *e;
 	json_object *o;
-	int rc;
+	int rc, unclaimed;
 
-	if ((rc = api_auth_active(c, user, &seq)) != 0)
+	if ((rc = api_auth_active(c, user, &seq, &unclaimed)) != 0)
 		return rc < 0 ? -1 : 0;
 	if (db_exec(st_res_lock, "u", rid) < 0)
 		return -1;
@@ -99,12 +132,6 @@ api_pay(struct api_ctx *c)
 	    (rc = db_fetch(st_seat_lock, "i", &n)) < 0)
 		return -1;
 	db_done(st_seat_lock);
-	if (db_exec(st_deadline, "u", rid) < 0 ||
-	    db_fetch(st_deadline, "i", &live) != 1)
-		return -1;
-	db_done(st_deadline);
-	if (rc == 0)
-		live = 0;
 	if (memcmp(owner, user, 16) != 0) {
 		http_error(c->w, 403, "NOT_RESERVATION_OWNER",
 		    "the reservation belongs to another user");
@@ -115,17 +142,30 @@ api_pay(struct api_ctx *c)
 		    "the reservation is already paid");
 		return 0;
 	}
-	if (state != RES_HELD || !live) {
+	if (state != RES_HELD || rc == 0) {
 		http_error(c->w, 409, "RESERVATION_EXPIRED",
 		    "the hold expired before payment; nothing was charged");
 		return 0;
 	}
 	if (amount != price) {
-		http_error(c->w, 422, "AMOUNT_MISMATCH",
-		    "amount must equal the seat price %lld", price);
+		/* Which answer: an expired hold is told first.  Both rows
+		 * are locked, so "now" is after any wait. */
+		if (db_exec(st_deadline, "u", rid) < 0 ||
+		    db_fetch(st_deadline, "i", &live) != 1)
+			return -1;
+		db_done(st_deadline);
+		if (!live)
+			http_error(c->w, 409, "RESERVATION_EXPIRED",
+			    "the hold expired before payment; nothing was"
+			    " charged");
+		else
+			http_error(c->w, 422, "AMOUNT_MISMATCH",
+			    "amount must equal the seat price %lld", price);
 		return 0;
 	}
-	if ((n = db_exec(st_sell, "siu", date, seat, rid)) < 0)
+	/* Expired (the deadline is part of the UPDATE) or not held by this
+	 * reservation any more (lazy expiry let someone else take it). */
+	if ((n = db_exec(st_sell, "siuu", date, seat, rid, rid)) < 0)
 		return -1;
 	if (n == 0) {
 		http_error(c->w, 409, "RESERVATION_EXPIRED",
@@ -150,29 +190,32 @@ api_pay(struct api_ctx *c)
 	}
 	if (db_exec(st_confirm, "u", rid) != 1)
 		return -1;
-	/* The admission the payment was authorised by must still hold (it
-	 * is also what is ended below). */
-	if ((rc = api_token_still_active(c, seq)) != 0)
-		return rc < 0 ? -1 : 0;
-	if (db_exec(st_other_holds, "uu", user, rid) < 0 ||
-	    db_fetch(st_other_holds, "i", &n) != 1)
+	if (db_exec(st_balance, "uu", rid, user) < 0 ||
+	    db_fetch(st_balance, "ii", &bal, &n) != 1)
 		return -1;
-	db_done(st_other_holds);
-	util_uuid_format(pid, pid_s);
+	db_done(st_balance);
+	/* The admission the payment was authorised by must still hold, under
+	 * its lock (last in the lock order). */
 	if (n == 0) {
-		/* Done shopping: the admission ends and frees a place. */
+		/* Done shopping: the admission ends and frees a place.  The
+		 * UPDATE is the re-check: it ends only an ACTIVE, unexpired
+		 * admission. */
 		if ((n = db_exec(st_tok_end, "i", seq)) < 0)
 			return -1;
-		if (n == 1 && (e = api_event(c, EVENT_TOKEN_RELEASED)) != NULL) {
+		if (n == 0) {
+			http_error(c->w, 403, "TOKEN_EXPIRED",
+			    "the token's admission has ended; request a new"
+			    " token");
+			return 0;
+		}
+		if ((e = api_event(c, EVENT_TOKEN_RELEASED)) != NULL) {
 			memcpy(e->user, user, 16);
 			e->seq = seq;
 			e->reason = EVENT_REASON_PAID;
 		}
-	}
-	if (db_exec(st_balance, "u", user) < 0 ||
-	    db_fetch(st_balance, "i", &bal) != 1)
-		return -1;
-	db_done(st_balance);
+	} else if ((rc = api_token_still_active(c, seq, unclaimed)) != 0)
+		return rc < 0 ? -1 : 0;
+	util_uuid_format(pid, pid_s);
 	o = json_object_new_object();
 	json_object_object_add(o, "paymentId", json_object_new_string(pid_s));
 	json_object_object_add(o, "status", json_object_new_string("success"));

@@ -11,6 +11,26 @@
  * token is read unlocked to authorise, then re-checked under its lock
  * before it is extended: a hold is answered 201 only with an admission
  * that outlives it.
+ *
+ * Round trips of a successful POST /reservations (asserted by
+ * tests/integration/test_round_trips.py; an Idempotency-Key adds idem.c's
+ * INSERT + SAVEPOINT + UPDATE):
+ *   START TRANSACTION
+ *   1 api_auth_active    token lookup (unlocked; a WAITING seq below the
+ *                        host's counters costs nothing)
+ *   2 st_hold            the conditional UPDATE: one winner per seat
+ *   3 st_user_lock       user row lock, returning the hold's deadline and
+ *                        price (was a separate SELECT after the hold)
+ *   4 st_live_holds      COUNT under the user lock (max_holds_per_user)
+ *   5 st_res_ins         the reservation row
+ *   6 still_active       token row lock, admission re-checked
+ *   7 st_tok_extend      admission outlives the hold; also records the
+ *                        token's first use (claimed_at, was an UPDATE of
+ *                        its own in the authorisation)
+ *   COMMIT
+ * Before: 8 statements, 9 on a token's first use.  A failed hold rolls
+ * back, so a claim made by it was never kept: recording it with the
+ * extension keeps exactly what was kept before.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +42,7 @@
 #include "util.h"
 
 static struct db_stmt *st_dates, *st_seats, *st_hold, *st_seat_exists,
-    *st_user_lock, *st_live_holds, *st_res_ins, *st_tok_extend, *st_hold_info;
+    *st_user_lock, *st_live_holds, *st_res_ins, *st_tok_extend;
 
 #define SEAT_AVAILABLE \
 	"(s.state = " SQL_SEAT_FREE " OR (s.state = " SQL_SEAT_HELD \
@@ -48,7 +68,12 @@ api_reservation_prepare(void)
 	    " AND s.concert_date >= UTC_DATE() AND " SEAT_AVAILABLE);
 	st_seat_exists = db_stmt("SELECT concert_date >= UTC_DATE() FROM seats"
 	    " WHERE concert_date = ? AND seat_number = ?");
-	st_user_lock = db_stmt("SELECT 1 FROM users WHERE id = ? FOR UPDATE");
+	/* The seat row is ours already (st_hold locked it): only the user
+	 * row can be waited on, and the hold's own writes are read back. */
+	st_user_lock = db_stmt("SELECT DATE_FORMAT(s.hold_expires_at,"
+	    " '%Y-%m-%d %H:%i:%s.%f'), s.price FROM users u JOIN seats s"
+	    " ON s.concert_date = ? AND s.seat_number = ?"
+	    " WHERE u.id = ? FOR UPDATE");
 	st_live_holds = db_stmt("SELECT COUNT(*) FROM reservations"
 	    " WHERE user_id = ? AND state = " SQL_RES_HELD
 	    " AND expires_at > UTC_TIMESTAMP(3)");
@@ -60,14 +85,12 @@ api_reservation_prepare(void)
 	/* The admission outlives every hold made under it (+1 s margin), so
 	 * a hold can always be paid in time. */
 	st_tok_extend = db_stmt("UPDATE queue_tokens SET expires_at ="
-	    " GREATEST(expires_at, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)"
+	    " GREATEST(expires_at, UTC_TIMESTAMP(3) + INTERVAL ? SECOND),"
+	    " claimed_at = IFNULL(claimed_at, UTC_TIMESTAMP(3))"
 	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
-	st_hold_info = db_stmt("SELECT DATE_FORMAT(hold_expires_at,"
-	    " '%Y-%m-%d %H:%i:%s.%f'), price FROM seats"
-	    " WHERE concert_date = ? AND seat_number = ?");
 	return st_dates && st_seats && st_hold && st_seat_exists &&
-	    st_user_lock && st_live_holds && st_res_ins && st_tok_extend &&
-	    st_hold_info ? 0 : -1;
+	    st_user_lock && st_live_holds && st_res_ins && st_tok_extend ?
+	    0 : -1;
 }
 
 int
@@ -138,9 +161,9 @@ api_hold(struct api_ctx *c)
 	long long seq, n, future, price;
 	struct event *e;
 	json_object *o;
-	int rc;
+	int rc, unclaimed;
 
-	if ((rc = api_auth_active(c, user, &seq)) != 0)
+	if ((rc = api_auth_active(c, user, &seq, &unclaimed)) != 0)
 		return rc < 0 ? -1 : 0;
 	util_uuid_new(rid);
 	if ((n = db_exec(st_hold, "uiusi", user,
@@ -166,7 +189,8 @@ api_hold(struct api_ctx *c)
 	}
 	/* The user row lock serialises this user's holds, so the count below
 	 * cannot be raced past max_holds_per_user. */
-	if (db_exec(st_user_lock, "u", user) < 0)
+	if (db_exec(st_user_lock, "siu", date, seat, user) < 0 ||
+	    db_fetch(st_user_lock, "si", exp, sizeof(exp), &price) != 1)
 		return -1;
 	db_done(st_user_lock);
 	if (db_exec(st_live_holds, "u", user) < 0 ||
@@ -183,15 +207,11 @@ api_hold(struct api_ctx *c)
 		return -1;
 	/* The admission must outlive the hold: if it ended meanwhile, no
 	 * hold (its owner could not pay for it). */
-	if ((rc = api_token_still_active(c, seq)) != 0)
+	if ((rc = api_token_still_active(c, seq, 0)) != 0)
 		return rc < 0 ? -1 : 0;
 	if (db_exec(st_tok_extend, "ii",
 	    (long long)c->cfg->hold_ttl_seconds + 1, seq) < 0)
 		return -1;
-	if (db_exec(st_hold_info, "si", date, seat) < 0 ||
-	    db_fetch(st_hold_info, "si", exp, sizeof(exp), &price) != 1)
-		return -1;
-	db_done(st_hold_info);
 	if (util_mysql_to_iso(exp, iso, sizeof(iso)) == -1)
 		return -1;
 	util_uuid_format(rid, rid_s);

@@ -53,7 +53,7 @@
 
 static struct db_stmt *st_lookup, *st_live, *st_lapse_one, *st_user_ins,
     *st_tok_ins, *st_tok_set, *st_qstate, *st_release, *st_still_active,
-    *st_claim, *st_leavers, *st_seen;
+    *st_claim, *st_claim_active, *st_leavers, *st_seen;
 
 /* Columns shared by lookups: seq, user, state, lapsed?, seconds left,
  * end reason, unclaimed? (admitted claim_seconds ago, never used),
@@ -101,6 +101,12 @@ api_token_prepare(void)
 	st_claim = db_stmt("UPDATE queue_tokens SET claimed_at = UTC_TIMESTAMP(3)"
 	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE
 	    " AND claimed_at IS NULL");
+	/* still_active and the first use's record in one locking UPDATE:
+	 * a row is changed only when it is ACTIVE, unexpired and unclaimed. */
+	st_claim_active = db_stmt("UPDATE queue_tokens"
+	    " SET claimed_at = UTC_TIMESTAMP(3)"
+	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE
+	    " AND expires_at > UTC_TIMESTAMP(3) AND claimed_at IS NULL");
 	/* Tokens that left above the serving counter, recently (index
 	 * qt_state_exp: state, expires_at). */
 	st_leavers = db_stmt("SELECT seq FROM queue_tokens"
@@ -112,7 +118,7 @@ api_token_prepare(void)
 	    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	return st_lookup && st_live && st_lapse_one && st_user_ins &&
 	    st_tok_ins && st_tok_set && st_qstate && st_release &&
-	    st_still_active && st_claim && st_leavers && st_seen ? 0 : -1;
+	    st_still_active && st_claim && st_claim_active && st_leavers && st_seen ? 0 : -1;
 }
 
 struct token_row {
@@ -553,7 +559,8 @@ api_token_release(struct api_ctx *c)
 }
 
 int
-api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq)
+api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq,
+    int *unclaimed)
 {
 	struct scoreboard_queue_view v;
 	struct token_row t;
@@ -583,8 +590,9 @@ api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq)
 	}
 	switch (effective_state(&t)) {
 	case TOKEN_ACTIVE:
-		if (claim(&t) == -1)
-			return -1;
+		/* The first use is recorded by the caller, under the token's
+		 * lock (api_token_still_active, or the hold's extension). */
+		*unclaimed = !t.claimed;
 		memcpy(user, t.user, 16);
 		*seq = t.seq;
 		return 0;
@@ -604,11 +612,19 @@ api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq)
 }
 
 int
-api_token_still_active(struct api_ctx *c, long long seq)
+api_token_still_active(struct api_ctx *c, long long seq, int claim)
 {
 	long long one;
 	int rc;
 
+	if (claim) {
+		/* One round trip when it is the first use (most requests
+		 * with claim set); else (claimed meanwhile) the check. */
+		if ((rc = db_exec(st_claim_active, "i", seq)) < 0)
+			return -1;
+		if (rc == 1)
+			return 0;
+	}
 	if (db_exec(st_still_active, "i", seq) < 0)
 		return -1;
 	rc = db_fetch(st_still_active, "i", &one);

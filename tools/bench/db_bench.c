@@ -164,7 +164,9 @@ work(void *arg)
 	    ", s.hold_user = ?, s.hold_expires_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND,"
 	    " s.reservation_id = ? WHERE s.concert_date = ? AND s.seat_number = ?"
 	    " AND s.concert_date >= UTC_DATE() AND " SEAT_AVAILABLE);
-	struct st ulock = prep(db, "b", "SELECT 1 FROM users WHERE id = ? FOR UPDATE");
+	struct st ulock = prep(db, "sib", "SELECT DATE_FORMAT(s.hold_expires_at,"
+	    " '%Y-%m-%d %H:%i:%s.%f'), s.price FROM users u JOIN seats s"
+	    " ON s.concert_date = ? AND s.seat_number = ? WHERE u.id = ? FOR UPDATE");
 	struct st live = prep(db, "b", "SELECT COUNT(*) FROM reservations WHERE user_id = ?"
 	    " AND state = " SQL_RES_HELD " AND expires_at > UTC_TIMESTAMP(3)");
 	struct st resins = prep(db, "bbsi", "INSERT INTO reservations"
@@ -172,23 +174,21 @@ work(void *arg)
 	    " SELECT ?, ?, concert_date, seat_number, price, " SQL_RES_HELD ", hold_expires_at"
 	    " FROM seats WHERE concert_date = ? AND seat_number = ?");
 	struct st still = prep(db, "i", "SELECT 1 FROM queue_tokens WHERE seq = ?"
-	    " AND state = " SQL_TOKEN_ACTIVE " AND expires_at > UTC_TIMESTAMP(3)");
+	    " AND state = " SQL_TOKEN_ACTIVE " AND expires_at > UTC_TIMESTAMP(3) FOR UPDATE");
 	struct st extend = prep(db, "ii", "UPDATE queue_tokens SET expires_at ="
-	    " GREATEST(expires_at, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)"
+	    " GREATEST(expires_at, UTC_TIMESTAMP(3) + INTERVAL ? SECOND),"
+	    " claimed_at = IFNULL(claimed_at, UTC_TIMESTAMP(3))"
 	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
-	struct st info = prep(db, "si", "SELECT DATE_FORMAT(hold_expires_at,"
-	    " '%Y-%m-%d %H:%i:%s.%f'), price FROM seats WHERE concert_date = ? AND seat_number = ?");
 	struct st rlock = prep(db, "b", "SELECT user_id, DATE_FORMAT(concert_date, '%Y-%m-%d'),"
 	    " seat_number, price, state FROM reservations WHERE id = ? FOR UPDATE");
 	struct st slock = prep(db, "si", "SELECT state FROM seats"
 	    " WHERE concert_date = ? AND seat_number = ? FOR UPDATE");
-	struct st deadline = prep(db, "b", "SELECT expires_at > UTC_TIMESTAMP(3)"
-	    " FROM reservations WHERE id = ? FOR UPDATE");
-	struct st tokchk = prep(db, "i", "SELECT 1 FROM queue_tokens WHERE seq = ?"
-	    " AND state = " SQL_TOKEN_ACTIVE " AND expires_at > UTC_TIMESTAMP(3) FOR UPDATE");
-	struct st sell = prep(db, "sib", "UPDATE seats SET state = " SQL_SEAT_SOLD
+	/* the deadline is part of the sale (api_pay: st_sell) */
+	struct st sell = prep(db, "sibb", "UPDATE seats SET state = " SQL_SEAT_SOLD
 	    ", hold_expires_at = NULL WHERE concert_date = ? AND seat_number = ?"
-	    " AND state = " SQL_SEAT_HELD " AND reservation_id = ?");
+	    " AND state = " SQL_SEAT_HELD " AND reservation_id = ?"
+	    " AND EXISTS (SELECT 1 FROM reservations r WHERE r.id = ?"
+	    "   AND r.expires_at > UTC_TIMESTAMP(3))");
 	struct st debit = prep(db, "ibi", "UPDATE users SET balance = balance - ?"
 	    " WHERE id = ? AND balance >= ?");
 	struct st ledger = prep(db, "bib", "INSERT INTO balance_ledger"
@@ -197,12 +197,16 @@ work(void *arg)
 	    " (id, reservation_id, user_id, amount) VALUES (?, ?, ?, ?)");
 	struct st confirm = prep(db, "b", "UPDATE reservations SET state = " SQL_RES_CONFIRMED
 	    ", updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND state = " SQL_RES_HELD);
-	struct st others = prep(db, "bb", "SELECT COUNT(*) FROM reservations WHERE user_id = ?"
-	    " AND state = " SQL_RES_HELD " AND expires_at > UTC_TIMESTAMP(3) AND id <> ?");
+	/* the payer has no other hold in the bench: the admission ends, the
+	 * UPDATE being its re-check under the lock (api_pay: st_tok_end) */
 	struct st tokend = prep(db, "i", "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
-	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3)"
-	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
-	struct st bal = prep(db, "b", "SELECT balance FROM users WHERE id = ?");
+	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3), end_reason = "
+	    SQL_TOKEN_END_PAID " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE
+	    " AND expires_at > UTC_TIMESTAMP(3)");
+	/* balance and the other live holds in one read (api_pay: st_balance) */
+	struct st bal = prep(db, "bb", "SELECT u.balance, (SELECT COUNT(*)"
+	    " FROM reservations r WHERE r.user_id = u.id AND r.state = " SQL_RES_HELD
+	    " AND r.expires_at > UTC_TIMESTAMP(3) AND r.id <> ?) FROM users u WHERE u.id = ?");
 
 	end = now_s() + o_seconds;
 	int attempt = 0;    /* of the current payment (deadlock retries) */
@@ -220,24 +224,22 @@ work(void *arg)
 			seat_i++;
 			ok = ok && run(&auth, jb->token) == 1 &&
 			    run(&hold, jb->user, 300LL, rid, o_date, seat) == 1 &&
-			    run(&ulock, jb->user) >= 0 && run(&live, jb->user) == 1 &&
+			    run(&ulock, o_date, seat, jb->user) == 1 && run(&live, jb->user) == 1 &&
 			    run(&resins, rid, jb->user, o_date, seat) == 1 &&
-			    run(&still, jb->seq) == 1 && run(&extend, 301LL, jb->seq) >= 0 &&
-			    run(&info, o_date, seat) == 1;
+			    run(&still, jb->seq) == 1 && run(&extend, 301LL, jb->seq) >= 0;
 			if (++uses == 4) { /* max_holds_per_user */
 				uses = 0;
 				j += o_threads;
 			}
 		} else {
 			ok = ok && run(&auth, jb->token) == 1 && run(&rlock, jb->res) == 1 &&
-			    run(&slock, o_date, jb->seat) == 1 && run(&deadline, jb->res) == 1 &&
-			    run(&sell, o_date, jb->seat, jb->res) == 1 &&
+			    run(&slock, o_date, jb->seat) == 1 &&
+			    run(&sell, o_date, jb->seat, jb->res, jb->res) == 1 &&
 			    run(&debit, jb->price, jb->user, jb->price) == 1 &&
 			    run(&ledger, jb->user, -jb->price, jb->res) == 1 &&
 			    run(&payins, rid, jb->res, jb->user, jb->price) == 1 &&
-			    run(&confirm, jb->res) == 1 && run(&tokchk, jb->seq) == 1 &&
-			    run(&others, jb->user, jb->res) == 1 &&
-			    run(&tokend, jb->seq) >= 0 && run(&bal, jb->user) == 1;
+			    run(&confirm, jb->res) == 1 &&
+			    run(&bal, jb->res, jb->user) == 1 && run(&tokend, jb->seq) >= 0;
 			j += o_threads;
 		}
 		if (ok && mysql_commit(db) == 0) {
