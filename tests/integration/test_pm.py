@@ -55,6 +55,16 @@ def status(d):
     return json.loads(r.body)["pool"]
 
 
+def _answers(d):
+    if d.proc.poll() is not None:
+        raise AssertionError("concertd exited with %s: %s"
+                             % (d.proc.returncode, d.proc.stderr.read()))
+    try:
+        return d.ping(timeout=2).status == 200
+    except (OSError, fcgi_client.FcgiError):
+        return False
+
+
 def count_during(d, seconds, seen):
     """Sample the master's children for a while; record every count."""
     end = time.monotonic() + seconds
@@ -65,9 +75,9 @@ def count_during(d, seconds, seen):
 
 def test_dynamic_pool_grows_to_max_children_then_shrinks_to_max_spare(
         concertd):
-    d = concertd(DYNAMIC)
-    d.start(wait=False)
-    d.wait_ready()
+    d = concertd(DYNAMIC).start(wait=False)
+    wait_until(lambda: _answers(d), timeout=20, what="concertd to answer")
+    d.wait_workers(2)
     # Idle 2 = pm_min_spare: it stays at its start size.
     time.sleep(2.5)
     assert len(d.children()) == 2
