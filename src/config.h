@@ -14,6 +14,9 @@
 #define CONFIG_ERR_LEN 256
 #define CONFIG_STR_LEN 512
 
+/* Default `workers` (see config_defaults() for the measurement). */
+#define CONFIG_WORKERS_DEFAULT 16
+
 struct config {
 	/* concertd */
 	char listen[CONFIG_STR_LEN];     /* unix socket path, or host:port */
