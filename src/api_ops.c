@@ -23,6 +23,7 @@
 #include "db.h"
 #include "events.h"
 #include "metrics.h"
+#include "pm.h"
 #include "scoreboard.h"
 #include "util.h"
 
@@ -131,6 +132,19 @@ api_status(struct api_ctx *c)
 		json_object_object_add(pool, "listenQueue", NULL);
 		json_object_object_add(pool, "listenQueueMax", NULL);
 	}
+	/* process manager (pm.h): mode, live workers not told to stop
+	 * (current), serving ones (active), the largest size and how often
+	 * a dynamic pool wanted to grow beyond it. */
+	json_object_object_add(pool, "pm", json_object_new_string(pm_mode_name(
+	    __atomic_load_n(&sb->pool.pm_mode, __ATOMIC_RELAXED))));
+	json_object_object_add(pool, "current", api_ops_int(n.idle + n.busy +
+	    n.starting));
+	json_object_object_add(pool, "active", api_ops_int(n.busy));
+	json_object_object_add(pool, "pmMaxChildren", api_ops_int(
+	    __atomic_load_n(&sb->pool.pm_max_children, __ATOMIC_RELAXED)));
+	json_object_object_add(pool, "pmMaxChildrenReached", api_ops_int(
+	    (long long)__atomic_load_n(&sb->pool.pm_limit_reached,
+	    __ATOMIC_RELAXED)));
 	json_object_object_add(pool, "maxChildrenReached", api_ops_int(
 	    (long long)__atomic_load_n(&sb->pool.max_children_reached,
 	    __ATOMIC_RELAXED)));

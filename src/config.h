@@ -14,6 +14,9 @@
 #define CONFIG_ERR_LEN 256
 #define CONFIG_STR_LEN 512
 
+/* Default `workers` (see config_defaults() for the measurement). */
+#define CONFIG_WORKERS_DEFAULT 16
+
 struct config {
 	/* concertd */
 	char listen[CONFIG_STR_LEN];     /* unix socket path, or host:port */
@@ -68,6 +71,12 @@ struct config {
 	long waiting_idle_seconds;       /* drop a WAITING token unpolled this long; 0: off */
 	long claim_seconds;              /* lapse an admission unused this long; 0: off */
 
+	/* process manager (issue 10 part 5; pm.h): static or dynamic pool */
+	long pm;                         /* enum pm_mode; default static */
+	long pm_min_spare;               /* dynamic: fork below this many idle */
+	long pm_max_spare;               /* dynamic: retire above this many idle */
+	long pm_max_children;            /* dynamic: never more workers */
+
 	/* both programs */
 	long log_level;                  /* enum log_level; default info */
 };
@@ -78,7 +87,9 @@ void config_defaults(struct config *cfg);
 /*
  * Load defaults, then the file at path (NULL or "" to skip the file), then
  * the CONCERT_<KEY> environment overrides.  Returns 0, or -1 with a one-line
- * message naming the offending key (and file:line) in err.
+ * message naming the offending key (and file:line) in err.  Keys that
+ * are only wrong together (pm_min_spare > pm_max_spare, pm_max_children <
+ * workers in a dynamic pool) are checked last, by config_check().
  */
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 
@@ -88,6 +99,10 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
  */
 int config_set(struct config *cfg, const char *key, const char *value,
     char *err, size_t errlen);
+
+/* Check the keys that constrain one another.  0, or -1 with a one-line
+ * message naming the key in err. */
+int config_check(const struct config *cfg, char *err, size_t errlen);
 
 /* Write every key = value to fp (passwords masked), for `concertd -T`. */
 void config_dump(const struct config *cfg, FILE *fp);

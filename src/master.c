@@ -29,6 +29,16 @@
  * MASTER_LONE_DELAY_MAX_MS).  Connections wait in the backlog, they are
  * not refused; php-fpm and nginx likewise never park a pool at zero.
  *
+ * The process manager (pm.h): `pm_size` is how many workers of the current
+ * generation master_maintain() keeps.  A static pool keeps it at `workers`.
+ * A dynamic one starts there (and again on each reload), and master_pm()
+ * moves it about once a second from the scoreboard's idle count, as
+ * pm_decide() says: up to pm_max_children by forking, down by SIGQUIT to
+ * one idle worker at a time (it finishes nothing, it is idle; an exit 0 is
+ * no crash).  It pauses while the breaker is open (the breaker's one
+ * worker wins), while a reload waits for its generation, and while
+ * stopping.
+ *
  * Workers and generations: every worker remembers the generation it was
  * forked in.  SIGHUP bumps the generation; the new one is started first and
  * the old one gets SIGQUIT once every new worker has reported ready (after
@@ -52,6 +62,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "pm.h"
 #include "router.h"
 #include "scoreboard.h"
 #include "sig.h"
@@ -70,6 +81,10 @@
 /* Period of master_watch(), and so the resolution of the slow log and
  * of the request timeout. */
 #define MASTER_TICK_MS 250
+
+/* Period of master_pm(): php-fpm's process manager also decides once a
+ * second. */
+#define MASTER_PM_TICK_MS 1000
 
 struct master_child {
 	pid_t pid;
@@ -112,6 +127,12 @@ static struct {
 	int spawn_failed_logged;
 	int no_slot_logged;
 	long long last_watch;
+
+	/* process manager: see the file comment */
+	long pm_size;               /* workers of the current generation wanted */
+	long pm_rate;               /* pm_decide()'s spawn rate */
+	long long last_pm;
+	int pm_limit_logged;
 
 	int stopping;
 } m;
@@ -316,6 +337,17 @@ master_reap(long long now)
 		log_error("waitpid failed: %s", strerror(errno));
 }
 
+/* Start (or restart, on reload) the pool at `workers`. */
+static void
+master_pm_reset(void)
+{
+	m.pm_size = m.cfg->workers;
+	m.pm_rate = 1;
+	m.pm_limit_logged = 0;
+	scoreboard_set_pm((int)m.cfg->pm, m.cfg->pm == PM_DYNAMIC ?
+	    m.cfg->pm_max_children : m.cfg->workers);
+}
+
 /*
  * SIGHUP: re-read the configuration.  The socket, its backlog and the pid
  * file belong to this process's lifetime and are kept.
@@ -356,6 +388,7 @@ master_reload(long long now)
 	*m.cfg = ncfg;
 	log_set_level((enum log_level)m.cfg->log_level);
 	scoreboard_set_workers_wanted(m.cfg->workers);
+	master_pm_reset();
 	m.gen++;
 	m.retire_pending = 1;
 	m.retire_stalled_logged = 0;
@@ -493,7 +526,7 @@ master_maintain(long long now)
 		log_warn("crash back-off over: respawning workers again");
 	}
 	if (m.breaker_until == 0) {
-		while (cur < (size_t)m.cfg->workers && master_spawn() == 0)
+		while (cur < (size_t)m.pm_size && master_spawn() == 0)
 			cur++;
 	} else if (cur == 0 && now >= m.lone_at && master_spawn() == 0) {
 		/* Never an empty pool: connections would wait in the backlog
@@ -527,6 +560,74 @@ master_maintain(long long now)
 			    "ready; the previous generation keeps serving",
 			    m.gen);
 		}
+	}
+}
+
+/*
+ * The dynamic pool's step (see the file comment): count, decide, act.
+ * Spawning only raises pm_size; master_maintain() forks on its next pass.
+ */
+static void
+master_pm(long long now)
+{
+	struct pm_conf conf;
+	struct pm_counts n = { 0, 0 };
+	struct pm_action act;
+	struct scoreboard_view v;
+	struct master_child *spare = NULL;
+	size_t i;
+
+	if (m.cfg->pm != PM_DYNAMIC || m.stopping || m.breaker_until != 0 ||
+	    m.retire_pending || now - m.last_pm < MASTER_PM_TICK_MS)
+		return;
+	m.last_pm = now;
+	for (i = 0; i < m.nchild; i++) {
+		struct master_child *c = &m.child[i];
+
+		if (c->gen != m.gen || c->quit_at != 0)
+			continue;
+		n.current++;
+		/* No slot yet or still starting: idle in a moment. */
+		if (scoreboard_read(c->slot, &v) == -1 || v.pid != c->pid ||
+		    v.state == SCOREBOARD_STARTING) {
+			n.idle++;
+			continue;
+		}
+		if (v.state == SCOREBOARD_IDLE) {
+			n.idle++;
+			if (c->ready)
+				spare = c;
+		}
+	}
+	conf.mode = PM_DYNAMIC;
+	conf.workers = m.cfg->workers;
+	conf.min_spare = m.cfg->pm_min_spare;
+	conf.max_spare = m.cfg->pm_max_spare;
+	conf.max_children = m.cfg->pm_max_children;
+	pm_decide(&conf, &n, &m.pm_rate, &act);
+
+	if (act.limited) {
+		scoreboard_count_pm_limit();
+		if (!m.pm_limit_logged)
+			log_warn("pm: %ld workers reached pm_max_children with "
+			    "%ld idle (pm_min_spare %ld); consider raising "
+			    "pm_max_children", n.current, n.idle,
+			    m.cfg->pm_min_spare);
+		m.pm_limit_logged = 1;
+	} else if (act.spawn == 0) {
+		m.pm_limit_logged = 0;
+	}
+	if (act.spawn > 0) {
+		m.pm_size = n.current + act.spawn;
+		log_info("pm: %ld idle of %ld workers (pm_min_spare %ld); "
+		    "forking %ld", n.idle, n.current, m.cfg->pm_min_spare,
+		    act.spawn);
+	} else if (act.retire > 0 && spare != NULL) {
+		m.pm_size = n.current - 1;
+		log_info("pm: %ld idle of %ld workers (pm_max_spare %ld); "
+		    "retiring worker %d", n.idle, n.current,
+		    m.cfg->pm_max_spare, (int)spare->pid);
+		master_quit(spare, now);
 	}
 }
 
@@ -571,6 +672,7 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 	}
 	scoreboard_name_routes(router_name, router_count + 1);
 	scoreboard_set_workers_wanted(cfg->workers);
+	master_pm_reset();
 	sigemptyset(&waitmask);
 	if (pipe2(m.ready_pipe, O_CLOEXEC) == -1) {
 		log_error("pipe for worker readiness failed: %s",
@@ -582,8 +684,9 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 		    strerror(errno));
 		goto out;
 	}
-	log_info("master started (pid %d), %ld workers, max_requests %ld",
-	    (int)m.pid, cfg->workers, cfg->max_requests);
+	log_info("master started (pid %d), %ld workers, pm %s, max_requests %ld",
+	    (int)m.pid, cfg->workers, pm_mode_name((int)cfg->pm),
+	    cfg->max_requests);
 
 	for (;;) {
 		struct pollfd pfd = { .fd = m.ready_pipe[0], .events = POLLIN };
@@ -592,6 +695,7 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 
 		master_maintain(now);
 		master_watch(now);
+		master_pm(now);
 		if (m.stopping && m.nchild == 0)
 			break;
 		master_timeout(&ts, now);

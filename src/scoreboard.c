@@ -135,6 +135,23 @@ scoreboard_set_workers_wanted(long n)
 }
 
 void
+scoreboard_set_pm(int mode, long max_children)
+{
+	if (sb == NULL)
+		return;
+	STORE(&sb->pool.pm_mode, (int32_t)mode);
+	STORE(&sb->pool.pm_max_children, (int32_t)max_children);
+}
+
+void
+scoreboard_count_pm_limit(void)
+{
+	if (sb != NULL)
+		__atomic_fetch_add(&sb->pool.pm_limit_reached, 1,
+		    __ATOMIC_RELAXED);
+}
+
+void
 scoreboard_name_routes(const char *(*name)(int idx), int n)
 {
 	int i;

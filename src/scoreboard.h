@@ -64,6 +64,10 @@ struct scoreboard_pool {
 	int32_t slots_used;           /* slots [0, slots_used) were ever handed out */
 	int32_t workers_wanted;       /* `workers` of the running config */
 	int32_t routes_named;         /* route_name[0, routes_named) are set */
+	/* process manager (pm.h), written by the master */
+	int32_t pm_mode;              /* enum pm_mode of the running config */
+	int32_t pm_max_children;      /* its pm_max_children (static: workers) */
+	uint64_t pm_limit_reached;    /* dynamic: ticks short of spares at the max */
 } __attribute__((aligned(64)));
 
 /*
@@ -173,6 +177,13 @@ void scoreboard_slot_free(int idx);
 
 /* Remember the configured number of workers (shown in the status). */
 void scoreboard_set_workers_wanted(long n);
+
+/* Remember the pool's process manager mode (enum pm_mode) and its largest
+ * size (shown in the status). */
+void scoreboard_set_pm(int mode, long max_children);
+
+/* Count a dynamic-pool tick that wanted spare workers at pm_max_children. */
+void scoreboard_count_pm_limit(void);
 
 /*
  * Name the route indices: name(i) for 0 <= i < n (n is cut to

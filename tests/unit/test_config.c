@@ -46,7 +46,7 @@ Test(config, defaults_match_the_spec)
 	cr_assert_eq(c.max_active_tokens, 100);
 	cr_assert_eq(c.max_holds_per_user, 4);
 	cr_assert_eq(c.max_charge_amount, 10000000);
-	cr_assert_eq(c.workers, 2 * sysconf(_SC_NPROCESSORS_ONLN));
+	cr_assert_eq(c.workers, CONFIG_WORKERS_DEFAULT);
 }
 
 Test(config, file_sets_keys_with_comments_and_spaces)
