@@ -24,6 +24,12 @@
  *   seqs too, so the workers' "seq > serving_seq means still waiting"
  *   holds.  An ACTIVE token never claimed (claimed_at NULL) claim_seconds
  *   after admission lapses early (reason unclaimed).
+ * - Admissions end (lapsed, unclaimed) by primary key: the candidates come
+ *   from a plain read, each chunk is locked by seq with its condition
+ *   checked again, and exactly the locked rows are updated.  A range
+ *   UPDATE over the ACTIVE tokens held row locks that payments ending
+ *   their own tokens queued behind for the rest of the pass (sampled from
+ *   information_schema.innodb_lock_waits during scripts/bench pay).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +59,27 @@
 /* Rounds of "select the next waiting, drop the idle ones" per pass. */
 #define ADMIT_IDLE_ROUNDS 8
 
-static struct db_stmt *st_lock, *st_lapse_sel, *st_lapse, *st_active,
-    *st_wait_sel, *st_admit, *st_has_waiting, *st_state, *st_cap_seed,
-    *st_unclaim_sel, *st_unclaim, *st_idle;
+static struct db_stmt *st_lock, *st_active, *st_wait_sel, *st_admit,
+    *st_has_waiting, *st_state, *st_cap_seed, *st_idle;
+
+/* One way an admission ends early: its candidates (a plain read, at most
+ * ADMIT_LAPSED_NAMED a pass), the same condition re-checked under the lock
+ * of a chunk of seqs, and the update of the rows locked. */
+struct admit_end {
+	const char *what;
+	struct db_stmt *cand, *lock, *end;
+	int uses_claim;         /* the statements take claim_seconds first */
+};
+static struct admit_end end_unclaimed = { "unclaimed", NULL, NULL, NULL, 1 };
+static struct admit_end end_lapsed = { "lapsed", NULL, NULL, NULL, 0 };
+
+#define IN15 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define UNCLAIMED_WHERE \
+	"state = " SQL_TOKEN_ACTIVE " AND claimed_at IS NULL " \
+	"AND activated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND " \
+	"AND expires_at > UTC_TIMESTAMP(3)"
+#define LAPSED_WHERE \
+	"state = " SQL_TOKEN_ACTIVE " AND expires_at <= UTC_TIMESTAMP(3)"
 
 /* The config's cap differed from the database's: said once. */
 static int cap_warned;
@@ -80,37 +104,28 @@ admit_init(void)
 	    "WHERE id = 1 AND max_active_tokens = 0");
 	/* Admitted claim_seconds ago and never used (not yet past the ttl:
 	 * those lapse below). */
-	st_unclaim_sel = db_stmt(
-	    "SELECT seq, user_id FROM queue_tokens "
-	    "WHERE state = " SQL_TOKEN_ACTIVE " AND claimed_at IS NULL "
-	    "AND activated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND "
-	    "AND expires_at > UTC_TIMESTAMP(3) "
-	    "LIMIT " MODEL_STR(ADMIT_LAPSED_NAMED) " FOR UPDATE");
-	st_unclaim = db_stmt(
+	end_unclaimed.cand = db_stmt("SELECT seq FROM queue_tokens WHERE "
+	    UNCLAIMED_WHERE " LIMIT " MODEL_STR(ADMIT_LAPSED_NAMED));
+	end_unclaimed.lock = db_stmt("SELECT seq, user_id FROM queue_tokens "
+	    "WHERE " UNCLAIMED_WHERE " AND seq IN " IN15 " FOR UPDATE");
+	end_unclaimed.end = db_stmt(
 	    "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED ", "
 	    "live_user = NULL, end_reason = " SQL_TOKEN_END_UNCLAIMED ", "
 	    "expires_at = UTC_TIMESTAMP(3) "
-	    "WHERE state = " SQL_TOKEN_ACTIVE " AND claimed_at IS NULL "
-	    "AND activated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND "
-	    "AND expires_at > UTC_TIMESTAMP(3)");
+	    "WHERE state = " SQL_TOKEN_ACTIVE " AND seq IN " IN15);
 	st_idle = db_stmt(
 	    "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED ", "
 	    "live_user = NULL, end_reason = " SQL_TOKEN_END_IDLE ", "
 	    "expires_at = UTC_TIMESTAMP(3) "
-	    "WHERE state = " SQL_TOKEN_WAITING " AND seq IN "
-	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	/* Same predicate as the UPDATE below; only used to name the users
-	 * in token.lapsed events. */
-	st_lapse_sel = db_stmt(
-	    "SELECT seq, user_id FROM queue_tokens "
-	    "WHERE state = " SQL_TOKEN_ACTIVE " "
-	    "AND expires_at <= UTC_TIMESTAMP(3) "
-	    "LIMIT " MODEL_STR(ADMIT_LAPSED_NAMED) " FOR UPDATE");
-	st_lapse = db_stmt(
+	    "WHERE state = " SQL_TOKEN_WAITING " AND seq IN " IN15);
+	end_lapsed.cand = db_stmt("SELECT seq FROM queue_tokens WHERE "
+	    LAPSED_WHERE " LIMIT " MODEL_STR(ADMIT_LAPSED_NAMED));
+	end_lapsed.lock = db_stmt("SELECT seq, user_id FROM queue_tokens "
+	    "WHERE " LAPSED_WHERE " AND seq IN " IN15 " FOR UPDATE");
+	end_lapsed.end = db_stmt(
 	    "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED ", "
 	    "live_user = NULL, end_reason = " SQL_TOKEN_END_LAPSED " "
-	    "WHERE state = " SQL_TOKEN_ACTIVE " "
-	    "AND expires_at <= UTC_TIMESTAMP(3)");
+	    "WHERE state = " SQL_TOKEN_ACTIVE " AND seq IN " IN15);
 	st_active = db_stmt(
 	    "SELECT COUNT(*) FROM queue_tokens "
 	    "WHERE state = " SQL_TOKEN_ACTIVE);
@@ -137,10 +152,12 @@ admit_init(void)
 	    "rate_window_at = IF(? <> 0 OR rate_window_at IS NULL, "
 	    "UTC_TIMESTAMP(3), rate_window_at), "
 	    "rate_window_n = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = 1");
-	if (st_lock == NULL || st_lapse_sel == NULL || st_lapse == NULL ||
-	    st_active == NULL || st_wait_sel == NULL || st_admit == NULL ||
-	    st_has_waiting == NULL || st_state == NULL || st_cap_seed == NULL ||
-	    st_unclaim_sel == NULL || st_unclaim == NULL || st_idle == NULL)
+	if (st_lock == NULL || st_active == NULL || st_wait_sel == NULL ||
+	    st_admit == NULL || st_has_waiting == NULL || st_state == NULL ||
+	    st_cap_seed == NULL || st_idle == NULL ||
+	    end_unclaimed.cand == NULL || end_unclaimed.lock == NULL ||
+	    end_unclaimed.end == NULL || end_lapsed.cand == NULL ||
+	    end_lapsed.lock == NULL || end_lapsed.end == NULL)
 		return -1;
 	return 0;
 }
@@ -219,6 +236,68 @@ admit_note(enum event_type type, long long seq, const unsigned char user[16])
 	}
 }
 
+/*
+ * End the admissions x selects (see struct admit_end), naming each in a
+ * token.lapsed event.  Candidates the plain read saw but that changed
+ * before their chunk was locked (paid, released, claimed) are left alone.
+ * Returns the number of tokens ended, or -1.
+ */
+static long long
+admit_end_run(struct admit_end *x, long long claim)
+{
+	long long cand[ADMIT_LAPSED_NAMED], s[ADMIT_CHUNK], got[ADMIT_CHUNK];
+	long long total = 0, seq, r;
+	unsigned char user[16];
+	size_t n = 0, i, j, k;
+	int rc;
+
+	if ((x->uses_claim ? db_exec(x->cand, "i", claim) :
+	    db_exec(x->cand, "")) < 0)
+		return -1;
+	while (n < ADMIT_LAPSED_NAMED &&
+	    (rc = db_fetch(x->cand, "i", &cand[n])) == 1)
+		n++;
+	db_done(x->cand);
+	if (n < ADMIT_LAPSED_NAMED && rc < 0)
+		return -1;
+	for (i = 0; i < n; i += ADMIT_CHUNK) {
+		for (j = 0; j < ADMIT_CHUNK; j++)
+			s[j] = i + j < n ? cand[i + j] : cand[i];
+		r = x->uses_claim ?
+		    db_exec(x->lock, "iiiiiiiiiiiiiiii", claim, s[0], s[1],
+		    s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10],
+		    s[11], s[12], s[13], s[14]) :
+		    db_exec(x->lock, "iiiiiiiiiiiiiii", s[0], s[1], s[2], s[3],
+		    s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12],
+		    s[13], s[14]);
+		if (r < 0)
+			return -1;
+		k = 0;
+		while ((rc = db_fetch(x->lock, "iu", &seq, user)) == 1)
+			if (k < ADMIT_CHUNK) {
+				got[k++] = seq;
+				admit_note(EVENT_TOKEN_LAPSED, seq, user);
+			}
+		db_done(x->lock);
+		if (rc < 0)
+			return -1;
+		if (k == 0)
+			continue;
+		for (j = k; j < ADMIT_CHUNK; j++)
+			got[j] = got[0];
+		r = db_exec(x->end, "iiiiiiiiiiiiiii", got[0], got[1], got[2],
+		    got[3], got[4], got[5], got[6], got[7], got[8], got[9],
+		    got[10], got[11], got[12], got[13], got[14]);
+		if (r < 0)
+			return -1;
+		if (r != (long long)k)
+			log_warn("%s: changed %lld row(s) of %zu locked, "
+			    "'queue_tokens'", x->what, r, k);
+		total += r;
+	}
+	return total;
+}
+
 struct admit_job {
 	const struct config *cfg;
 	struct admit_result res;
@@ -264,26 +343,11 @@ admit_tx(void *arg)
 		    cfg->max_active_tokens, cap, cap);
 	}
 
-	/* Admissions nobody used: their slots go to the line now. */
-	if (claim > 0) {
-		if (db_exec(st_unclaim_sel, "i", claim) < 0)
-			return DB_TX_ERROR;
-		while ((rc = db_fetch(st_unclaim_sel, "iu", &seq, user)) == 1)
-			admit_note(EVENT_TOKEN_LAPSED, seq, user);
-		if (rc < 0)
-			return DB_TX_ERROR;
-		if ((unclaimed = db_exec(st_unclaim, "i", claim)) < 0)
-			return DB_TX_ERROR;
-	}
-
-	/* Lapse first, so the slots they free are given out in this pass. */
-	if (db_exec(st_lapse_sel, "") < 0)
+	/* Admissions nobody used: their slots go to the line now; then the
+	 * lapsed ones, so the slots they free are given out in this pass. */
+	if (claim > 0 && (unclaimed = admit_end_run(&end_unclaimed, claim)) < 0)
 		return DB_TX_ERROR;
-	while ((rc = db_fetch(st_lapse_sel, "iu", &seq, user)) == 1)
-		admit_note(EVENT_TOKEN_LAPSED, seq, user);
-	if (rc < 0)
-		return DB_TX_ERROR;
-	if ((lapsed = db_exec(st_lapse, "")) < 0)
+	if ((lapsed = admit_end_run(&end_lapsed, 0)) < 0)
 		return DB_TX_ERROR;
 
 	if (db_exec(st_active, "") < 0)

@@ -189,6 +189,30 @@ def test_unclaimed_admission_lapses_early():
         assert int(st.scalar("SELECT unclaimed_total FROM queue_state")) == 1
 
 
+def test_a_payment_in_flight_does_not_stall_admissions():
+    """A payment holds its token's row lock until it commits; the pass that
+    lapses unclaimed admissions must not queue behind it (a locking range
+    read over the ACTIVE tokens did, for up to db_lock_wait_timeout per try,
+    and admitted nobody meanwhile)."""
+    with isolated_stack(max_active_tokens=2, active_ttl_seconds=600,
+                        claim_seconds=2, sweep_interval_ms=200) as st:
+        busy = issue(st)["token"]
+        wait_until(lambda: poll(st, busy)[1]["status"] == "ACTIVE", 15,
+                   what="busy admitted")        # the poll claims it
+        idle = issue(st)["token"]               # admitted, never used
+        wait_until(lambda: state_of(st, idle) == 1, 15, what="idle admitted")
+        nxt = issue(st)["token"]
+        with helpers.RowLock("SELECT seq FROM queue_tokens WHERE seq = %d "
+                             "FOR UPDATE" % seq_of(st, busy), database=st.db):
+            wait_until(lambda: state_of(st, idle) == 2, 10,
+                       what="the unclaimed admission lapsed beside the lock")
+            wait_until(lambda: state_of(st, nxt) == 1, 5,
+                       what="the next admitted beside the lock")
+        assert state_of(st, busy) == 1
+        assert int(st.scalar("SELECT end_reason FROM queue_tokens WHERE "
+                             "seq = %d" % seq_of(st, idle))) == 5
+
+
 def test_the_cap_lives_in_the_database():
     with isolated_stack(max_active_tokens=2, active_ttl_seconds=600,
                         claim_seconds=0, sweep_interval_ms=200) as st:
