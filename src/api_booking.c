@@ -201,7 +201,7 @@ struct res_row {
 static int
 res_fetch(struct db_stmt *st, struct res_row *x)
 {
-	return db_fetch(st, "usiiiisssssiss", x->id, x->date, sizeof(x->date),
+	return db_fetch(st, "usiiiissssiss", x->id, x->date, sizeof(x->date),
 	    &x->seat, &x->price, &x->state, &x->live, x->expires,
 	    sizeof(x->expires), x->created, sizeof(x->created), x->updated,
 	    sizeof(x->updated), x->pay, sizeof(x->pay), &x->refund,
