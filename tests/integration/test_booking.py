@@ -8,7 +8,11 @@ Every date is private (fresh_date: far future, so far from the refund
 cutoff), except the cutoff test's, which must be near.
 """
 import datetime
+import glob
+import os
 import random
+import shutil
+import subprocess
 import threading
 import time
 import uuid
@@ -16,7 +20,7 @@ import uuid
 import pytest
 
 from helpers import (WEB_URLS, RowLock, active_token, api, assert_error,
-                     balance_of, conf_int, fresh_date, funded_user, hold,
+                     balance_of, conf, conf_int, fresh_date, funded_user, hold,
                      new_user, parallel, pay, scalar, sql, uhex, wait_until)
 from invariants import check_invariants
 
@@ -107,6 +111,36 @@ class Background(threading.Thread):
         if self.err:
             raise self.err
         return self.out
+
+
+def reservation_events(rid, want, timeout_s=30):
+    """The payloads on <prefix>.reservations naming reservation rid, read
+    with Kafka's own console consumer (the jars scripts/kafka fetched),
+    until every type in `want` was seen or timeout_s passed."""
+    java = shutil.which("java")
+    cache = os.environ.get("CONCERT_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "concert")
+    libs = sorted(glob.glob(os.path.join(cache, "kafka-*", "libs")))
+    if java is None or not libs:
+        pytest.skip("no java or Kafka jars to read the topic with")
+    c = conf()
+    topic = c.get("kafka_topic_prefix", "concert") + ".reservations"
+    deadline = time.monotonic() + timeout_s
+    seen = []
+    while True:
+        out = subprocess.run(
+            [java, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+             "-cp", os.path.join(libs[-1], "*"),
+             "org.apache.kafka.tools.consumer.ConsoleConsumer",
+             "--bootstrap-server", c.get("kafka_brokers", "127.0.0.1:9092"),
+             "--topic", topic, "--from-beginning", "--timeout-ms", "5000",
+             "--property", "print.key=true"],
+            capture_output=True, text=True, timeout=120).stdout
+        seen = [line for line in out.splitlines() if rid in line]
+        if all(any('"type":"%s"' % t in line for line in seen) for t in want):
+            return seen
+        if time.monotonic() > deadline:
+            raise AssertionError("events %s of %s not seen: %s" % (want, rid, seen))
 
 
 # ---------------------------------------------------------------- look up
@@ -545,6 +579,30 @@ def test_200_parallel_cancels_keep_balance_equal_to_ledger():
                       " AND user_id IN (%s)" % ",".join(uhex(u) for u in users))) \
         == N_PARALLEL
     check_invariants()
+
+
+def test_release_and_cancel_publish_their_events():
+    """After the commit: reservation.released (a hold let go) and
+    reservation.cancelled (a refund) on the reservations topic, keyed by
+    the reservation id, with the type's fields."""
+    user, tok, date, rid = held()
+    assert release(rid, user).status == 200
+    user2, date2, rid2, pid2 = paid(price=1300)
+    assert cancel(rid2, user2).status == 200
+    rel = reservation_events(rid, ["seat.held", "reservation.released"])
+    can = reservation_events(rid2, ["payment.completed", "reservation.cancelled"])
+    line = [x for x in rel if '"reservation.released"' in x][0]
+    key, payload = line.split("\t", 1)
+    assert key == rid
+    assert ('"userId":"%s"' % user) in payload and ('"date":"%s"' % date) in payload
+    assert '"seatNumber":1' in payload
+    line = [x for x in can if '"reservation.cancelled"' in x][0]
+    assert ('"paymentId":"%s"' % pid2) in line and '"amount":1300' in line
+    # a rolled-back attempt publishes nothing: a cancel refused stays silent
+    user3, tok3, date3, rid3 = held()
+    assert_error(cancel(rid3, user3), 409, "RESERVATION_NOT_PAID")
+    assert not any('"reservation.cancelled"' in x
+                   for x in reservation_events(rid3, ["seat.held"]))
 
 
 def test_every_front_door_is_tested():
