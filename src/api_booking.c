@@ -32,6 +32,19 @@
  * away.  A refund is credited whatever max_balance says: the money was
  * the buyer's, and the ceiling only bounds top-ups.
  *
+ * Round trips (between START TRANSACTION and COMMIT; an Idempotency-Key
+ * adds idem.c's three):
+ *   DELETE /reservations/{id}           POST /reservations/{id}/cancel
+ *   1 st_lock       reservation lock    1 st_lock        reservation lock
+ *   2 st_seat_lock  seat lock           2 st_seat_lock   seat lock
+ *   3 st_release    HELD and unexpired  3 st_refund_mark payment, cutoff
+ *   4 st_seat_free  seat FREE           4 st_pay_read    its id and amount
+ *   5 st_res_get    the answer          5 st_credit      user lock, credit
+ *                                       6 st_ledger      REFUND row
+ *                                       7 st_seat_free   seat FREE
+ *                                       8 st_cancel      CANCELLED
+ *                                       9 st_res_get     the answer
+ *
  * Lists are the caller's rows newest first (created_at, id), a page of
  * `limit` (default 20, at most 100), each read through the
  * (user_id, created_at, id) key; nextCursor, when there is more, is the
