@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS balance_ledger (
   id          BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
   user_id     BINARY(16) NOT NULL,
   delta       BIGINT NOT NULL,
-  kind        ENUM('CHARGE','PAYMENT') NOT NULL,
+  kind        ENUM('CHARGE','PAYMENT','REFUND') NOT NULL,
   ref_id      BINARY(16) NULL,
   created_at  DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
   KEY ledger_user (user_id)
@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS seats (
   CONSTRAINT seats_price_pos CHECK (price > 0)
 ) ENGINE=InnoDB;
 
--- state: 0 HELD, 1 CONFIRMED, 2 EXPIRED.
+-- state: 0 HELD, 1 CONFIRMED, 2 EXPIRED, 3 RELEASED (by its owner, before
+-- paying), 4 CANCELLED (paid, then cancelled and refunded).
 CREATE TABLE IF NOT EXISTS reservations (
   id            BINARY(16) NOT NULL PRIMARY KEY,
   user_id       BINARY(16) NOT NULL,
@@ -62,19 +63,36 @@ CREATE TABLE IF NOT EXISTS reservations (
   updated_at    DATETIME(3) NULL,
   KEY res_user_state (user_id, state, expires_at),
   KEY res_state_exp (state, expires_at),
-  KEY res_seat (concert_date, seat_number)
+  KEY res_seat (concert_date, seat_number),
+  KEY res_user_created (user_id, created_at, id)
 ) ENGINE=InnoDB;
 
 -- The UNIQUE key on reservation_id makes a second payment impossible.
+-- refunded_at: set once, when the reservation is CANCELLED and the amount
+-- credited back (a REFUND ledger row of +amount, ref_id = this id).
 CREATE TABLE IF NOT EXISTS payments (
   id              BINARY(16) NOT NULL PRIMARY KEY,
   reservation_id  BINARY(16) NOT NULL,
   user_id         BINARY(16) NOT NULL,
   amount          BIGINT NOT NULL,
   created_at      DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
+  refunded_at     DATETIME(3) NULL,
   UNIQUE KEY payments_reservation (reservation_id),
-  KEY payments_user (user_id)
+  KEY payments_user (user_id),
+  KEY payments_user_created (user_id, created_at, id)
 ) ENGINE=InnoDB;
+
+-- Issue 12 part 4 (after the hold), for databases made before it.
+-- Appending a value to an ENUM is a metadata-only change in InnoDB; the
+-- lists (GET /reservations, GET /payments) read the caller's rows newest
+-- first through the (user_id, created_at, id) keys.
+ALTER TABLE balance_ledger
+  MODIFY kind ENUM('CHARGE','PAYMENT','REFUND') NOT NULL;
+ALTER TABLE payments
+  ADD COLUMN IF NOT EXISTS refunded_at DATETIME(3) NULL,
+  ADD INDEX IF NOT EXISTS payments_user_created (user_id, created_at, id);
+ALTER TABLE reservations
+  ADD INDEX IF NOT EXISTS res_user_created (user_id, created_at, id);
 
 -- The waiting queue.  seq is taken from AUTO_INCREMENT at issue: no shared
 -- row is locked to join the line.  state: 0 WAITING, 1 ACTIVE, 2 EXPIRED.

@@ -55,6 +55,13 @@ int api_balance(struct api_ctx *c);
 int api_pay(struct api_ctx *c);
 int api_status(struct api_ctx *c);
 int api_metrics(struct api_ctx *c);
+/* api_booking.c: after the hold (GET/DELETE /reservations/{id}, POST
+ * /reservations/{id}/cancel, GET /reservations, GET /payments). */
+int api_res_get(struct api_ctx *c);
+int api_res_list(struct api_ctx *c);
+int api_res_release(struct api_ctx *c);
+int api_res_cancel(struct api_ctx *c);
+int api_pay_list(struct api_ctx *c);
 
 /*
  * Authorise an action that needs an admitted user: the token of c->p must
@@ -82,6 +89,7 @@ int api_reservation_prepare(void);
 int api_balance_prepare(void);
 int api_payment_prepare(void);
 int api_ops_prepare(void);
+int api_booking_prepare(void);
 
 
 #endif

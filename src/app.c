@@ -363,7 +363,9 @@ dispatch(struct api_ctx *c)
 	char allow[64];
 	int status = 0;
 
-	rt = router_find(r->method, r->path, &status, allow, sizeof(allow));
+	rt = router_match(r->method, r->path, r->path_name,
+	    sizeof(r->path_name), r->path_value, sizeof(r->path_value), &status,
+	    allow, sizeof(allow));
 	if (rt == NULL) {
 		if (r->method == HTTP_OPTIONS && status == 405) {
 			w->status = 204;
@@ -452,7 +454,7 @@ api_prepare(void)
 {
 	if (api_token_prepare() == -1 || api_reservation_prepare() == -1 ||
 	    api_balance_prepare() == -1 || api_payment_prepare() == -1 ||
-	    api_ops_prepare() == -1)
+	    api_ops_prepare() == -1 || api_booking_prepare() == -1)
 		return -1;
 	return 0;
 }

@@ -57,6 +57,7 @@ static const struct ckey keys[] = {
 	L(max_charge_amount, 1, 1000000000000L),
 	L(max_balance, 1, 1000000000000000L),
 	L(idempotency_ttl_seconds, 1, 30 * 86400),
+	L(refund_cutoff_hours, 0, 8760),
 	S(db_host), L(db_port, 0, 65535), S(db_socket), S(db_user),
 	{ "db_password", C_STR, offsetof(struct config, db_password), 0, 0, 1,
 	    NULL, NULL, NULL },
@@ -107,6 +108,7 @@ config_defaults(struct config *cfg)
 	cfg->max_charge_amount = 10000000;
 	cfg->max_balance = 1000000000000L;
 	cfg->idempotency_ttl_seconds = 86400;
+	cfg->refund_cutoff_hours = 24;
 	snprintf(cfg->db_host, sizeof(cfg->db_host), "localhost");
 	cfg->db_port = 3306;
 	snprintf(cfg->db_user, sizeof(cfg->db_user), "concert");

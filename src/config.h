@@ -45,6 +45,8 @@ struct config {
 	long max_charge_amount;
 	long max_balance;
 	long idempotency_ttl_seconds;
+	long refund_cutoff_hours;        /* cancel + full refund until this
+	                                  * long before the concert date */
 
 	/* MySQL */
 	char db_host[CONFIG_STR_LEN];

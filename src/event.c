@@ -31,6 +31,14 @@ static const struct {
 	    EVENT_F_AMOUNT | EVENT_F_DATE | EVENT_F_SEAT },
 	[EVENT_SEAT_RELEASED] = { "seat.released", EVENTS_RESERVATIONS,
 	    EVENT_F_RESERVATION | EVENT_F_DATE | EVENT_F_SEAT | EVENT_F_REASON },
+	[EVENT_RESERVATION_RELEASED] = { "reservation.released",
+	    EVENTS_RESERVATIONS,
+	    EVENT_F_RESERVATION | EVENT_F_USER | EVENT_F_DATE | EVENT_F_SEAT },
+	/* amount: what was refunded (the payment's amount). */
+	[EVENT_RESERVATION_CANCELLED] = { "reservation.cancelled",
+	    EVENTS_RESERVATIONS,
+	    EVENT_F_RESERVATION | EVENT_F_USER | EVENT_F_PAYMENT |
+	    EVENT_F_AMOUNT | EVENT_F_DATE | EVENT_F_SEAT },
 };
 
 static const char *const reasons[EVENT_REASON__MAX] = {

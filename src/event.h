@@ -33,6 +33,11 @@ enum event_type {
 	EVENT_SEAT_HELD,            /* worker: a seat hold */
 	EVENT_PAYMENT_COMPLETED,    /* worker: a hold was paid */
 	EVENT_SEAT_RELEASED,        /* consumer: a hold expired */
+	EVENT_RESERVATION_RELEASED, /* worker: its owner let a hold go early
+	                             * (DELETE /reservations/{id}); the seat
+	                             * was freed in the same transaction */
+	EVENT_RESERVATION_CANCELLED, /* worker: a paid seat was cancelled and
+	                             * refunded; the seat is free again */
 	EVENT__MAX
 };
 

@@ -23,6 +23,10 @@ struct http_req {
 	enum http_method method;
 	const char *method_name;
 	char path[HTTP_MAX_PATH];   /* REQUEST_URI without the query string */
+	/* The "{name}" segment of the matched route (router_match), "" for
+	 * an exact route: validate.c's PSRC_PATH rows read it. */
+	char path_name[32];
+	char path_value[HTTP_MAX_PATH];
 	const char *query;          /* QUERY_STRING, never NULL */
 	const char *content_type;   /* never NULL */
 	const char *authorization;  /* never NULL */

@@ -13,6 +13,8 @@ static const char *const res_names[RES__MAX] = {
 	[RES_HELD] = "HELD",
 	[RES_CONFIRMED] = "CONFIRMED",
 	[RES_EXPIRED] = "EXPIRED",
+	[RES_RELEASED] = "RELEASED",
+	[RES_CANCELLED] = "CANCELLED",
 };
 
 static const char *const token_names[TOKEN__MAX] = {

@@ -35,19 +35,28 @@ enum seat_state {
 #define SQL_SEAT_HELD MODEL_STR(MODEL_SEAT_HELD)
 #define SQL_SEAT_SOLD MODEL_STR(MODEL_SEAT_SOLD)
 
-/* reservations.state.  HELD until paid (CONFIRMED) or expired. */
+/* reservations.state.  HELD until paid (CONFIRMED), expired, or released
+ * early by its owner (RELEASED, DELETE /reservations/{id}); a CONFIRMED
+ * one becomes CANCELLED when its owner cancels it and is refunded.
+ * RELEASED, EXPIRED and CANCELLED are final: the seat is no longer theirs. */
 #define MODEL_RES_HELD      0
 #define MODEL_RES_CONFIRMED 1
 #define MODEL_RES_EXPIRED   2
+#define MODEL_RES_RELEASED  3
+#define MODEL_RES_CANCELLED 4
 enum res_state {
 	RES_HELD = MODEL_RES_HELD,
 	RES_CONFIRMED = MODEL_RES_CONFIRMED,
 	RES_EXPIRED = MODEL_RES_EXPIRED,
+	RES_RELEASED = MODEL_RES_RELEASED,
+	RES_CANCELLED = MODEL_RES_CANCELLED,
 	RES__MAX
 };
 #define SQL_RES_HELD      MODEL_STR(MODEL_RES_HELD)
 #define SQL_RES_CONFIRMED MODEL_STR(MODEL_RES_CONFIRMED)
 #define SQL_RES_EXPIRED   MODEL_STR(MODEL_RES_EXPIRED)
+#define SQL_RES_RELEASED  MODEL_STR(MODEL_RES_RELEASED)
+#define SQL_RES_CANCELLED MODEL_STR(MODEL_RES_CANCELLED)
 
 /* queue_tokens.state.  WAITING in line, ACTIVE once admitted (until
  * expires_at), EXPIRED when it lapsed, was released or paid out. */

@@ -1,6 +1,14 @@
 /*
- * router: the route table (method + exact path -> handler, parameters,
- * flags).  The table is also what tests compare the OpenAPI file with.
+ * router: the route table (method + path -> handler, parameters, flags).
+ * The table is also what tests compare the OpenAPI file with.
+ *
+ * A path is exact ("/api/v1/token") or a pattern with one "{name}"
+ * segment ("/api/v1/reservations/{reservationId}/cancel", OpenAPI's
+ * notation).  The segment matches any non-empty text without '/'; the
+ * text becomes the request's path parameter (r->path_name, r->path_value),
+ * which validate.c's row of that name (source PSRC_PATH) checks like any
+ * other input.  An exact path wins over every pattern: a request for
+ * /reservations/dates is never a reservation id.
  */
 #ifndef CONCERT_ROUTER_H
 #define CONCERT_ROUTER_H
@@ -52,5 +60,18 @@ const char *router_name(int idx);
  */
 const struct route *router_find(enum http_method m, const char *path,
     int *status, char *allow, size_t allowlen);
+
+/*
+ * router_find(), and the text of the route's "{name}" segment: name
+ * (without the braces) into name, the text into value (both "" for an
+ * exact route or no route).  A name or text longer than its buffer is cut
+ * to length, so that its validation row refuses it as too long.
+ */
+const struct route *router_match(enum http_method m, const char *path,
+    char *name, size_t namelen, char *value, size_t valuelen, int *status,
+    char *allow, size_t allowlen);
+
+/* 1 if path (a table row's) has a "{name}" segment. */
+int router_is_pattern(const char *path);
 
 #endif

@@ -158,6 +158,32 @@ check_int(const struct param_def *d, const char *s, long long max,
 	return PF_OK;
 }
 
+/* A list cursor (VALIDATE_CURSOR_LEN): 17 digits of a UTC time, then the
+ * row's id in hex.  The time is checked as a date and a clock time. */
+static int
+check_cursor(const struct param_def *d, const char *s, long long max,
+    struct param_val *v, const char **what)
+{
+	char date[11];
+	size_t i;
+
+	*what = "is not a cursor this server returned";
+	if (strlen(s) != VALIDATE_CURSOR_LEN)
+		return PF_INVALID;
+	for (i = 0; i < 17; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return PF_INVALID;
+	snprintf(date, sizeof(date), "%.4s-%.2s-%.2s", s, s + 4, s + 6);
+	if (util_date_valid(date) == -1 || memcmp(s + 8, "24", 2) >= 0 ||
+	    s[10] > '5' || s[12] > '5')
+		return PF_INVALID;
+	if (util_unhex(s + 17, v->u, 16) == -1)
+		return PF_INVALID;
+	snprintf(v->s, sizeof(v->s), "%s %.2s:%.2s:%.2s.%.3s", date, s + 8,
+	    s + 10, s + 12, s + 14);
+	return PF_OK;
+}
+
 /* --- configured bounds --- */
 
 static long
@@ -246,6 +272,16 @@ const struct param_def validate_params_table[P__MAX] = {
 	    .maxlen = PARAM_MAXLEN, .check = check_int, .min = 1,
 	    .max_of = max_charge, .range_status = 422,
 	    .range_code = "INVALID_AMOUNT", .reject = reject_field },
+	[P_PATH_RESERVATION_ID] = { .name = "reservationId",
+	    .sources = PSRC_PATH, .maxlen = PARAM_MAXLEN,
+	    .check = check_uuid, .reject = reject_field },
+	[P_LIMIT] = { .name = "limit", .sources = PSRC_BODY | PSRC_QUERY,
+	    .json_int = 1,
+	    .maxlen = PARAM_MAXLEN, .check = check_int, .min = 1, .max = 100,
+	    .reject = reject_field },
+	[P_CURSOR] = { .name = "cursor", .sources = PSRC_BODY | PSRC_QUERY,
+	    .maxlen = PARAM_MAXLEN, .check = check_cursor,
+	    .reject = reject_field },
 };
 
 /* --- the engine --- */
@@ -343,6 +379,10 @@ validate_params(const struct http_req *r, unsigned want, unsigned required,
 			    "must not be sent in the query string", max, w);
 		/* The first source that has it fills v; any later one is
 		 * checked into spare and dropped. */
+		if ((d->sources & PSRC_PATH) &&
+		    strcmp(r->path_name, d->name) == 0 &&
+		    take_text(d, r->path_value, max, v, w) == -1)
+			return -1;
 		if ((d->sources & PSRC_BODY) && r->json != NULL &&
 		    json_object_object_get_ex(r->json, d->name, &j) &&
 		    !json_object_is_type(j, json_type_null) &&

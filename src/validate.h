@@ -14,6 +14,9 @@ enum param_key {
 	P_AMOUNT,            /* a payment: bounded by max_balance */
 	P_RESERVATION_ID,
 	P_CHARGE_AMOUNT,     /* a top-up: bounded by max_charge_amount */
+	P_PATH_RESERVATION_ID, /* /reservations/{reservationId} */
+	P_LIMIT,             /* page size of a list */
+	P_CURSOR,            /* where a list's next page starts */
 	P__MAX
 };
 
@@ -33,6 +36,10 @@ enum param_source {
 	 * other route its presence there is refused (PF_IN_QUERY).  For
 	 * credentials: a URL ends up in logs, history and Referer headers. */
 	PSRC_QUERY_ROUTE = 1 << 3,
+	/* The route pattern's "{name}" segment of the same name (router.h):
+	 * the only source of such a row, so a body or query member of that
+	 * name never stands in for the path. */
+	PSRC_PATH = 1 << 4,
 };
 
 /* Why a value was refused; a row's reject function turns it into the
@@ -86,9 +93,17 @@ extern const struct param_def validate_params_table[P__MAX];
 struct param_val {
 	int present;
 	long long i;
-	unsigned char u[16];     /* check_uuid, check_token */
-	char s[40];              /* canonical text (date, uuid) */
+	unsigned char u[16];     /* check_uuid, check_token, check_cursor */
+	char s[40];              /* canonical text (date, uuid; a cursor's
+	                          * time, "YYYY-MM-DD HH:MM:SS.fff") */
 };
+
+/*
+ * A list cursor: the sort key of the last row of a page, newest first --
+ * its created_at as 17 digits (YYYYMMDDHHMMSSmmm) and its id as 32 hex
+ * digits.  Opaque to clients (they pass nextCursor back).
+ */
+#define VALIDATE_CURSOR_LEN 49
 
 struct params {
 	struct param_val v[P__MAX];

@@ -269,6 +269,12 @@ handle_message(const rd_kafka_message_t *m)
 	case EVENT_TOKEN_ADMITTED:
 	case EVENT_TOKEN_LAPSED:
 		break;          /* our own events come back: nothing to do */
+	case EVENT_RESERVATION_RELEASED:
+	case EVENT_RESERVATION_CANCELLED:
+		/* The worker freed the seat in the same transaction; a
+		 * pending expiry of the reservation finds it no longer HELD
+		 * and does nothing. */
+		break;
 	case EVENT_UNKNOWN:
 	case EVENT__MAX:
 		log_warn("event skipped, '%s'[%d]@%lld: unknown type '%.64s'",

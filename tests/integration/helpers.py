@@ -481,12 +481,13 @@ def fresh_date(seats=10, price=lambda n: 1000 * n):
 
 def cleanup_dates():
     """Remove what the private dates hold except sold seats (and their
-    confirmed reservations), so the data stays consistent and the dates
-    drop out of /reservations/dates."""
+    confirmed reservations) and cancelled reservations (their payments
+    stay, refunded), so the data stays consistent and the dates drop out
+    of /reservations/dates."""
     while _my_dates:
         d = _my_dates.pop()
         sql("DELETE FROM reservations WHERE concert_date = '{d}' "
-            "AND state <> 1; "
+            "AND state NOT IN (1, 4); "
             "DELETE FROM seats WHERE concert_date = '{d}' AND state <> 2; "
             "DELETE FROM concert_dates WHERE concert_date = '{d}' AND NOT "
             "EXISTS (SELECT 1 FROM seats WHERE concert_date = '{d}');"

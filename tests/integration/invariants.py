@@ -68,13 +68,36 @@ def check_invariants():
          " r.concert_date AND s.seat_number = r.seat_number"
          " WHERE r.state = 1 AND (s.state <> 2 OR s.reservation_id <> r.id)",
          "CONFIRMED reservation whose seat is not SOLD to it", f)
+    # A payment's reservation is CONFIRMED while it is not refunded, and
+    # CANCELLED once it is (issue 12 part 4).
     _bad("SELECT HEX(p.id), HEX(p.reservation_id), r.state,"
-         " p.amount, r.price, HEX(p.user_id), HEX(r.user_id)"
+         " p.refunded_at, p.amount, r.price, HEX(p.user_id), HEX(r.user_id)"
          " FROM payments p LEFT JOIN reservations r ON r.id = p.reservation_id"
-         " WHERE r.id IS NULL OR r.state <> 1 OR p.amount <> r.price"
-         " OR p.user_id <> r.user_id",
-         "payment for a reservation that is not CONFIRMED / wrong amount"
-         " or owner", f)
+         " WHERE r.id IS NULL OR NOT ((r.state = 1 AND p.refunded_at IS NULL)"
+         " OR (r.state = 4 AND p.refunded_at IS NOT NULL))"
+         " OR p.amount <> r.price OR p.user_id <> r.user_id",
+         "payment for a reservation that is not CONFIRMED (or CANCELLED and"
+         " refunded) / wrong amount or owner", f)
+    _bad("SELECT HEX(r.id), COUNT(p.id), MIN(p.refunded_at) FROM reservations r"
+         " LEFT JOIN payments p ON p.reservation_id = r.id"
+         " WHERE r.state = 4 GROUP BY r.id"
+         " HAVING COUNT(p.id) <> 1 OR MIN(p.refunded_at) IS NULL",
+         "CANCELLED reservation without exactly one refunded payment", f)
+    _bad("SELECT HEX(p.id), COUNT(l.id), MIN(l.delta), p.amount"
+         " FROM payments p LEFT JOIN balance_ledger l ON l.ref_id = p.id"
+         " AND l.kind = 'REFUND' GROUP BY p.id, p.amount, p.refunded_at"
+         " HAVING COUNT(l.id) <> IF(p.refunded_at IS NULL, 0, 1)"
+         " OR (COUNT(l.id) = 1 AND MIN(l.delta) <> p.amount)",
+         "refunded payment without exactly one REFUND ledger row of"
+         " +amount (or a REFUND of an unrefunded payment)", f)
+    _bad("SELECT l.id, HEX(l.ref_id) FROM balance_ledger l"
+         " LEFT JOIN payments p ON p.id = l.ref_id"
+         " WHERE l.kind = 'REFUND' AND (p.id IS NULL OR p.user_id <> l.user_id)",
+         "REFUND ledger row of no payment of that user", f)
+    _bad("SELECT HEX(r.id), r.state, s.state FROM reservations r"
+         " JOIN seats s ON s.reservation_id = r.id"
+         " WHERE r.state IN (3, 4) AND s.state IN (1, 2)",
+         "RELEASED/CANCELLED reservation still holding or owning its seat", f)
     _bad("SELECT HEX(r.id), s.state, HEX(s.reservation_id)"
          " FROM reservations r JOIN seats s ON s.concert_date ="
          " r.concert_date AND s.seat_number = r.seat_number"
@@ -108,8 +131,8 @@ def check_invariants():
          " AND l.kind = 'PAYMENT' GROUP BY p.id, p.amount"
          " HAVING COUNT(l.id) <> 1 OR MIN(l.delta) <> -p.amount",
          "payment without exactly one ledger row of -amount", f)
-    _bad("SELECT id, delta FROM balance_ledger WHERE (kind = 'CHARGE' AND"
-         " delta <= 0) OR (kind = 'PAYMENT' AND delta >= 0)",
+    _bad("SELECT id, delta FROM balance_ledger WHERE (kind IN ('CHARGE',"
+         " 'REFUND') AND delta <= 0) OR (kind = 'PAYMENT' AND delta >= 0)",
          "ledger row with the wrong sign", f)
     # Queue.
     _bad("SELECT HEX(user_id), COUNT(*) FROM queue_tokens"

@@ -38,7 +38,7 @@ CASES = [
      "METHOD_NOT_ALLOWED", None),
     ("post-dates", "POST", "/api/v1/reservations/dates", "{}", {}, 405,
      "METHOD_NOT_ALLOWED", None),
-    ("get-payments", "GET", "/api/v1/payments", None, {}, 405,
+    ("delete-payments", "DELETE", "/api/v1/payments", None, {}, 405,
      "METHOD_NOT_ALLOWED", None),
     ("patch-reservations", "PATCH", "/api/v1/reservations", "{}", {}, 405,
      "METHOD_NOT_ALLOWED", None),
@@ -419,9 +419,11 @@ def test_bad_input(web, case, ctx):
 EXPECTED_ALLOW = {
     "/api/v1/token": {"GET", "POST", "DELETE"},
     "/api/v1/balance": {"GET", "POST"},
-    "/api/v1/reservations": {"POST"},
+    "/api/v1/reservations": {"POST", "GET"},
     "/api/v1/reservations/dates": {"GET"},
-    "/api/v1/payments": {"POST"},
+    "/api/v1/reservations/123e4567-e89b-12d3-a456-426614174000": {"GET", "DELETE"},
+    "/api/v1/reservations/123e4567-e89b-12d3-a456-426614174000/cancel": {"POST"},
+    "/api/v1/payments": {"POST", "GET"},
     "/api/v1/ping": {"GET"},
 }
 

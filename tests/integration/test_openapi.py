@@ -150,6 +150,13 @@ def test_request_bodies_match_the_parameter_masks():
     ops = {(m, p): op for m, p, op in operations(doc)}
     for method, path, _, flags, want, required, _ in routes():
         op = ops[(method, path)]
+        # a route pattern's {name} segment is a path parameter (router.h)
+        in_path = set(re.findall(r"\{(\w+)\}", path))
+        documented = {p["name"] for p in map(lambda x: resolve(doc, x),
+                                             op.get("parameters", []))
+                      if p["in"] == "path"}
+        assert documented == in_path, (method, path, documented)
+        want, required = want - in_path, required - in_path
         if method == "POST":
             schema = resolve(doc, op["requestBody"]["content"]
                              ["application/json"]["schema"])

@@ -42,6 +42,7 @@ Test(config, defaults_match_the_spec)
 
 	config_defaults(&c);
 	cr_assert_eq(c.hold_ttl_seconds, 300);
+	cr_assert_eq(c.refund_cutoff_hours, 24);
 	cr_assert_eq(c.active_ttl_seconds, 600);
 	cr_assert_eq(c.max_active_tokens, 100);
 	cr_assert_eq(c.max_holds_per_user, 4);

@@ -58,6 +58,10 @@ Test(event_names, the_wire_names)
 	cr_assert_str_eq(event_type_name(EVENT_PAYMENT_COMPLETED),
 	    "payment.completed");
 	cr_assert_str_eq(event_type_name(EVENT_SEAT_RELEASED), "seat.released");
+	cr_assert_str_eq(event_type_name(EVENT_RESERVATION_RELEASED),
+	    "reservation.released");
+	cr_assert_str_eq(event_type_name(EVENT_RESERVATION_CANCELLED),
+	    "reservation.cancelled");
 	cr_assert_str_eq(event_reason_name(EVENT_REASON_PAID), "paid");
 	cr_assert_str_eq(event_reason_name(EVENT_REASON_LEFT), "left");
 	cr_assert_str_eq(event_reason_name(EVENT_REASON_EXPIRED), "expired");
@@ -83,6 +87,10 @@ Test(event_names, token_events_go_to_the_queue_topic)
 	cr_assert_eq(event_topic(EVENT_SEAT_HELD), EVENTS_RESERVATIONS);
 	cr_assert_eq(event_topic(EVENT_PAYMENT_COMPLETED), EVENTS_RESERVATIONS);
 	cr_assert_eq(event_topic(EVENT_SEAT_RELEASED), EVENTS_RESERVATIONS);
+	cr_assert_eq(event_topic(EVENT_RESERVATION_RELEASED),
+	    EVENTS_RESERVATIONS);
+	cr_assert_eq(event_topic(EVENT_RESERVATION_CANCELLED),
+	    EVENTS_RESERVATIONS);
 }
 
 Test(event_build, init_sets_type_fields_and_at)
@@ -132,6 +140,17 @@ ParameterizedTestParameters(event_build, payload_shapes)
 		    "\"reservationId\":\"00000000-0000-4000-8000-000000000001\","
 		    "\"date\":\"2030-05-01\",\"seatNumber\":17,"
 		    "\"reason\":\"expired\",\"at\":\"2030-01-02T03:04:05.678Z\"}" },
+		{ EVENT_RESERVATION_RELEASED, "{\"type\":\"reservation.released\","
+		    "\"reservationId\":\"00000000-0000-4000-8000-000000000001\","
+		    "\"userId\":\"123e4567-e89b-12d3-a456-426614174000\","
+		    "\"date\":\"2030-05-01\",\"seatNumber\":17,"
+		    "\"at\":\"2030-01-02T03:04:05.678Z\"}" },
+		{ EVENT_RESERVATION_CANCELLED, "{\"type\":\"reservation.cancelled\","
+		    "\"reservationId\":\"00000000-0000-4000-8000-000000000001\","
+		    "\"userId\":\"123e4567-e89b-12d3-a456-426614174000\","
+		    "\"paymentId\":\"ffffffff-0000-4000-8000-00000000abcd\","
+		    "\"amount\":50000,\"date\":\"2030-05-01\",\"seatNumber\":17,"
+		    "\"at\":\"2030-01-02T03:04:05.678Z\"}" },
 	};
 	return cr_make_param_array(struct shape, shapes,
 	    sizeof(shapes) / sizeof(shapes[0]));
@@ -153,7 +172,8 @@ ParameterizedTestParameters(event_parse, round_trips)
 	static enum event_type types[] = {
 		EVENT_TOKEN_ISSUED, EVENT_TOKEN_RELEASED, EVENT_TOKEN_ADMITTED,
 		EVENT_TOKEN_LAPSED, EVENT_SEAT_HELD, EVENT_PAYMENT_COMPLETED,
-		EVENT_SEAT_RELEASED,
+		EVENT_SEAT_RELEASED, EVENT_RESERVATION_RELEASED,
+		EVENT_RESERVATION_CANCELLED,
 	};
 	return cr_make_param_array(enum event_type, types,
 	    sizeof(types) / sizeof(types[0]));

@@ -13,6 +13,8 @@ Test(model, stored_values_are_the_schema_values)
 	cr_assert_eq(RES_HELD, 0);
 	cr_assert_eq(RES_CONFIRMED, 1);
 	cr_assert_eq(RES_EXPIRED, 2);
+	cr_assert_eq(RES_RELEASED, 3);
+	cr_assert_eq(RES_CANCELLED, 4);
 	cr_assert_eq(TOKEN_WAITING, 0);
 	cr_assert_eq(TOKEN_ACTIVE, 1);
 	cr_assert_eq(TOKEN_EXPIRED, 2);
@@ -27,6 +29,8 @@ Test(model, sql_literals_equal_the_enum_values)
 	cr_assert_eq(atoi(SQL_RES_HELD), RES_HELD);
 	cr_assert_eq(atoi(SQL_RES_CONFIRMED), RES_CONFIRMED);
 	cr_assert_eq(atoi(SQL_RES_EXPIRED), RES_EXPIRED);
+	cr_assert_eq(atoi(SQL_RES_RELEASED), RES_RELEASED);
+	cr_assert_eq(atoi(SQL_RES_CANCELLED), RES_CANCELLED);
 	cr_assert_eq(atoi(SQL_TOKEN_WAITING), TOKEN_WAITING);
 	cr_assert_eq(atoi(SQL_TOKEN_ACTIVE), TOKEN_ACTIVE);
 	cr_assert_str_eq(SQL_TOKEN_EXPIRED, "2");
@@ -44,6 +48,8 @@ Test(model, reservation_state_names)
 	cr_assert_str_eq(model_res_state_name(RES_HELD), "HELD");
 	cr_assert_str_eq(model_res_state_name(RES_CONFIRMED), "CONFIRMED");
 	cr_assert_str_eq(model_res_state_name(RES_EXPIRED), "EXPIRED");
+	cr_assert_str_eq(model_res_state_name(RES_RELEASED), "RELEASED");
+	cr_assert_str_eq(model_res_state_name(RES_CANCELLED), "CANCELLED");
 }
 
 /* The token names are the API's "status" values. */

@@ -15,6 +15,8 @@ STUB(api_ping) STUB(api_health) STUB(api_status) STUB(api_metrics)
 STUB(api_token_issue) STUB(api_token_get) STUB(api_token_release)
 STUB(api_dates) STUB(api_seats) STUB(api_hold) STUB(api_charge)
 STUB(api_balance) STUB(api_pay)
+STUB(api_res_get) STUB(api_res_list) STUB(api_res_release) STUB(api_res_cancel)
+STUB(api_pay_list)
 
 static const struct route *
 find(enum http_method m, const char *path, int *status, char *allow,
@@ -228,5 +230,151 @@ Test(router_table, only_token_polling_takes_credentials_in_the_query)
 
 		cr_assert_eq((rt->flags & ROUTE_QUERY_CREDENTIALS) != 0,
 		    strcmp(rt->name, "token_get") == 0, "%s", rt->name);
+	}
+}
+
+/* --- route patterns ("{name}" segments) --- */
+
+#define RID "123e4567-e89b-12d3-a456-426614174000"
+
+static const struct route *
+match(enum http_method m, const char *path, char *name, char *value,
+    int *status)
+{
+	char allow[64];
+
+	*status = 0;
+	return router_match(m, path, name, 32, value, HTTP_MAX_PATH, status,
+	    allow, sizeof(allow));
+}
+
+Test(router_match, a_pattern_captures_its_segment)
+{
+	char name[32], value[HTTP_MAX_PATH];
+	const struct route *rt;
+	int status;
+
+	rt = match(HTTP_GET, "/api/v1/reservations/" RID, name, value, &status);
+	cr_assert_not_null(rt);
+	cr_assert_str_eq(rt->name, "reservation_get");
+	cr_assert_str_eq(name, "reservationId");
+	cr_assert_str_eq(value, RID);
+	rt = match(HTTP_POST, "/api/v1/reservations/" RID "/cancel", name, value,
+	    &status);
+	cr_assert_not_null(rt);
+	cr_assert_str_eq(rt->name, "reservation_cancel");
+	cr_assert_str_eq(value, RID);
+	/* any text: the validation row decides whether it is an id */
+	rt = match(HTTP_DELETE, "/api/v1/reservations/x", name, value, &status);
+	cr_assert_not_null(rt);
+	cr_assert_str_eq(rt->name, "reservation_release");
+	cr_assert_str_eq(value, "x");
+}
+
+Test(router_match, an_exact_route_captures_nothing)
+{
+	char name[32] = "junk", value[HTTP_MAX_PATH] = "junk";
+	const struct route *rt;
+	int status;
+
+	rt = match(HTTP_POST, "/api/v1/reservations", name, value, &status);
+	cr_assert_not_null(rt);
+	cr_assert_str_eq(rt->name, "hold");
+	cr_assert_str_eq(name, "");
+	cr_assert_str_eq(value, "");
+}
+
+/* /reservations/dates is the dates route for every method: never a
+ * reservation id (DELETE there is 405 with the dates route's Allow). */
+Test(router_match, an_exact_path_wins_over_a_pattern)
+{
+	char name[32], value[HTTP_MAX_PATH], allow[64];
+	const struct route *rt;
+	int status;
+
+	rt = match(HTTP_GET, "/api/v1/reservations/dates", name, value, &status);
+	cr_assert_not_null(rt);
+	cr_assert_str_eq(rt->name, "dates");
+	cr_assert_null(router_match(HTTP_DELETE, "/api/v1/reservations/dates",
+	    name, sizeof(name), value, sizeof(value), &status, allow,
+	    sizeof(allow)));
+	cr_assert_eq(status, 405);
+	cr_assert_str_eq(allow, "GET");
+}
+
+Test(router_match, a_segment_is_never_empty_nor_spans_a_slash)
+{
+	char name[32], value[HTTP_MAX_PATH];
+	int status;
+
+	cr_assert_null(match(HTTP_GET, "/api/v1/reservations/", name, value,
+	    &status));
+	cr_assert_eq(status, 404);
+	cr_assert_null(match(HTTP_GET, "/api/v1/reservations/a/b", name, value,
+	    &status));
+	cr_assert_eq(status, 404);
+	cr_assert_null(match(HTTP_POST, "/api/v1/reservations/" RID "/cancel/",
+	    name, value, &status));
+	cr_assert_eq(status, 404);
+	cr_assert_null(match(HTTP_POST, "/api/v1/reservations//cancel", name,
+	    value, &status));
+	cr_assert_eq(status, 404);
+}
+
+Test(router_match, pattern_path_other_method_is_405_with_allow)
+{
+	char name[32], value[HTTP_MAX_PATH], allow[64];
+	int status;
+
+	cr_assert_null(router_match(HTTP_PUT, "/api/v1/reservations/" RID, name,
+	    sizeof(name), value, sizeof(value), &status, allow, sizeof(allow)));
+	cr_assert_eq(status, 405);
+	cr_assert_str_eq(allow, "GET, DELETE");
+	cr_assert_null(router_match(HTTP_GET, "/api/v1/reservations/" RID
+	    "/cancel", name, sizeof(name), value, sizeof(value), &status, allow,
+	    sizeof(allow)));
+	cr_assert_eq(status, 405);
+	cr_assert_str_eq(allow, "POST");
+}
+
+Test(router_match, a_long_segment_is_cut_to_the_buffer)
+{
+	char name[32], value[8], allow[64];
+	int status;
+
+	cr_assert_not_null(router_match(HTTP_GET,
+	    "/api/v1/reservations/0123456789abcdef", name, sizeof(name), value,
+	    sizeof(value), &status, allow, sizeof(allow)));
+	cr_assert_str_eq(value, "0123456");
+}
+
+/* Every pattern row has exactly one well-formed "{name}" segment, named
+ * after a PSRC_PATH row it takes. */
+Test(router_table, every_pattern_names_a_path_parameter_it_takes)
+{
+	int i, k;
+
+	for (i = 0; i < router_count; i++) {
+		const struct route *rt = &router_table[i];
+		const char *open, *close;
+		int found = 0;
+
+		if (!router_is_pattern(rt->path))
+			continue;
+		open = strchr(rt->path, '{');
+		close = strchr(open, '}');
+		cr_assert_not_null(close, "%s", rt->path);
+		cr_assert_null(strchr(close, '{'), "%s: two segments", rt->path);
+		cr_assert_eq(open[-1], '/', "%s", rt->path);
+		cr_assert(close[1] == '\0' || close[1] == '/', "%s", rt->path);
+		for (k = 0; k < P__MAX; k++)
+			if ((rt->want & PBIT(k)) &&
+			    validate_params_table[k].sources == PSRC_PATH &&
+			    strlen(validate_params_table[k].name) ==
+			    (size_t)(close - open - 1) &&
+			    strncmp(validate_params_table[k].name, open + 1,
+			    (size_t)(close - open - 1)) == 0)
+				found = 1;
+		cr_assert(found, "%s: no path row of that name", rt->path);
 	}
 }

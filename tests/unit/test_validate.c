@@ -235,7 +235,9 @@ Test(validate_table, every_row_is_complete)
 		cr_assert(d->name != NULL && d->name[0] != '\0', "row %d", k);
 		cr_assert(d->check != NULL, "%s: no check", d->name);
 		cr_assert(d->reject != NULL, "%s: no reject", d->name);
-		cr_assert(d->sources & PSRC_BODY, "%s: not from the body", d->name);
+		/* A path row takes nothing else (validate.h PSRC_PATH). */
+		cr_assert(d->sources == PSRC_PATH || (d->sources & PSRC_BODY),
+		    "%s: not from the body", d->name);
 		cr_assert(d->maxlen > 0 && d->maxlen <= PARAM_MAXLEN, "%s", d->name);
 		cr_assert((d->range_status == 0) == (d->range_code == NULL),
 		    "%s: range status without code", d->name);
@@ -254,8 +256,8 @@ Test(validate_table, every_row_is_complete)
  */
 struct row_case {
 	int key;
-	char good_json[48];      /* JSON text of a good value */
-	char good_query[48];     /* query value of the same */
+	char good_json[64];      /* JSON text of a good value */
+	char good_query[64];     /* query value of the same */
 	char bad_json[48];       /* JSON text of a refused value */
 	int bad_status;
 	char bad_code[24];
@@ -295,6 +297,14 @@ static struct row_case row_cases[] = {
 	{ P_CHARGE_AMOUNT, "50", "50", "true", 400, "VALIDATION_ERROR",
 	  "'amount' must be an integer", "51", 422, "INVALID_AMOUNT",
 	  "'amount' must be between 1 and 50", 400, "MISSING_FIELD", 1 },
+	{ P_LIMIT, "20", "20", "\"x\"", 400, "VALIDATION_ERROR",
+	  "'limit' must be an integer", "101", 400, "VALIDATION_ERROR",
+	  "'limit' must be between 1 and 100", 400, "MISSING_FIELD", 1 },
+	{ P_CURSOR, "\"2026120119320012300112233445566778899aabbccddeeff\"",
+	  "2026120119320012300112233445566778899aabbccddeeff",
+	  "\"20261301193200123\"", 400, "VALIDATION_ERROR",
+	  "'cursor' is not a cursor this server returned", "", 0, "", "",
+	  400, "MISSING_FIELD", 1 },
 };
 
 ParameterizedTestParameters(validate_table, every_row_answers_as_it_says)
@@ -393,11 +403,60 @@ Test(validate_table, every_row_has_a_case)
 	int k, seen;
 
 	for (k = 0; k < P__MAX; k++) {
-		seen = 0;
+		seen = validate_params_table[k].sources == PSRC_PATH;
 		for (i = 0; i < sizeof(row_cases) / sizeof(row_cases[0]); i++)
 			seen |= row_cases[i].key == k;
 		cr_assert(seen, "row %s has no case", validate_params_table[k].name);
 	}
+}
+
+/* A path row (PSRC_PATH) reads the route's "{name}" segment of its name
+ * and nothing else: a body or query member of that name is ignored. */
+Test(validate_table, path_row_reads_only_the_path, .init = setup,
+    .fini = teardown)
+{
+	unsigned bit = PBIT(P_PATH_RESERVATION_ID);
+	struct params p;
+
+	r.method = HTTP_GET;
+	r.query = "reservationId=123e4567-e89b-12d3-a456-426614174000";
+	cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), -1);
+	cr_assert_str_eq(err_code(), "MISSING_FIELD");
+	http_resp_clear(&w);
+	snprintf(r.path_name, sizeof(r.path_name), "reservationId");
+	snprintf(r.path_value, sizeof(r.path_value), "not-a-uuid");
+	cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), -1);
+	cr_assert_str_eq(err_code(), "VALIDATION_ERROR");
+	cr_assert_str_eq(err_member("field"), "reservationId");
+	http_resp_clear(&w);
+	snprintf(r.path_value, sizeof(r.path_value),
+	    "123E4567-E89B-12D3-A456-426614174000");
+	cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), 0);
+	cr_assert(p.v[P_PATH_RESERVATION_ID].present);
+	cr_assert_str_eq(p.v[P_PATH_RESERVATION_ID].s,
+	    "123e4567-e89b-12d3-a456-426614174000");
+	/* a segment of another name is not this row's */
+	snprintf(r.path_name, sizeof(r.path_name), "concertId");
+	cr_assert_eq(validate_params(&r, bit, 0, 0, &cfg, &p, &w), 0);
+	cr_assert_not(p.v[P_PATH_RESERVATION_ID].present);
+}
+
+/* A cursor's time must be a real one: 24:00 or minute 60 is refused. */
+Test(validate_table, cursor_time_is_checked, .init = setup, .fini = teardown)
+{
+	unsigned bit = PBIT(P_CURSOR);
+	struct params p;
+
+	r.method = HTTP_GET;
+	r.query = "cursor=2026120124000000000112233445566778899aabbccddeeff";
+	cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), -1);
+	http_resp_clear(&w);
+	r.query = "cursor=2026120123600000000112233445566778899aabbccddeeff";
+	cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), -1);
+	http_resp_clear(&w);
+	r.query = "cursor=2026120123595999900112233445566778899aabbccddeeff";
+	cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), 0);
+	cr_assert_str_eq(p.v[P_CURSOR].s, "2026-12-01 23:59:59.999");
 }
 
 /* Only a row that lists the Authorization header reads it. */
