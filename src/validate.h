@@ -26,13 +26,16 @@ enum param_key {
  */
 enum param_source {
 	PSRC_BODY = 1 << 0,      /* member of the JSON body */
-	PSRC_BEARER = 1 << 1,    /* "Authorization: Bearer <value>" */
+	PSRC_BEARER = 1 << 1,    /* "Authorization: Bearer <value>"; not
+	                          * under auth = jwt, where Bearer carries
+	                          * the caller's JWT (auth.h) */
 	PSRC_QUERY = 1 << 2,     /* the query string */
 	/* The query string only on a route whose query mask names the
 	 * parameter (a client that cannot send a header or a body); on any
 	 * other route its presence there is refused (PF_IN_QUERY).  For
 	 * credentials: a URL ends up in logs, history and Referer headers. */
 	PSRC_QUERY_ROUTE = 1 << 3,
+	PSRC_QUEUE_HEADER = 1 << 4,  /* "X-Queue-Token: <value>" */
 };
 
 /* Why a value was refused; a row's reject function turns it into the
