@@ -406,10 +406,10 @@ auth_prepare(void)
 	return st_owner != NULL ? 0 : -1;
 }
 
+/* RFC 6750 section 3: a 401 names the scheme it wants. */
 static void
-auth_refuse(struct http_resp *w, const char *code, const char *why)
+auth_challenge(struct http_resp *w)
 {
-	http_error(w, 401, code, "%s", why);
 	http_header(w, "WWW-Authenticate", "Bearer realm=\"concert\"");
 }
 
@@ -422,9 +422,10 @@ auth_bearer(const struct http_req *r, unsigned char sub[16],
 	const char *jwt = http_bearer(r->authorization);
 
 	if (jwt == NULL) {
-		auth_refuse(w, "AUTH_REQUIRED", "this endpoint needs "
+		http_error(w, 401, "AUTH_REQUIRED", "this endpoint needs "
 		    "'Authorization: Bearer <JWT>' (the queue token goes in "
 		    "'X-Queue-Token' or body 'token')");
+		auth_challenge(w);
 		return -1;
 	}
 	if (!auth_ready) {
@@ -435,7 +436,8 @@ auth_bearer(const struct http_req *r, unsigned char sub[16],
 	}
 	if (auth_jwt_verify(&auth_v, jwt, (int64_t)time(NULL), sub, why,
 	    sizeof(why)) == -1) {
-		auth_refuse(w, "AUTH_INVALID", why);
+		http_error(w, 401, "AUTH_INVALID", "%s", why);
+		auth_challenge(w);
 		return -1;
 	}
 	return 0;

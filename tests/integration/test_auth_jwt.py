@@ -43,6 +43,7 @@ from helpers import api, assert_error, wait_until  # noqa: E402
 from isolated import IsolatedStack, _find  # noqa: E402
 
 try:
+    import cryptography  # noqa: F401
     import jwt  # PyJWT
 except ImportError:  # the suite's Python is not Debian's: use python3-jwt
     sys.path.append("/usr/lib/python3/dist-packages")
