@@ -178,6 +178,19 @@ Test(auth, expired_is_refused_beyond_leeway)
 	expect(t, NULL);
 }
 
+/* Found by fuzz_jwt: exp + leeway overflowed. */
+Test(auth, huge_exp_does_not_overflow)
+{
+	char t[1024];
+
+	hs256(HDR, "{\"sub\":\"" SUB "\",\"iss\":\"https://idp.test\","
+	    "\"aud\":\"concert\",\"exp\":9223372036854775807}", SECRET, t);
+	expect(t, NULL);
+	hs256(HDR, "{\"sub\":\"" SUB "\",\"iss\":\"https://idp.test\","
+	    "\"aud\":\"concert\",\"exp\":-9223372036854775807}", SECRET, t);
+	expect(t, "expired");
+}
+
 Test(auth, missing_exp_is_refused)
 {
 	char t[1024];
