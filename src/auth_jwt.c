@@ -308,7 +308,7 @@ auth_jwt_verify(const struct auth_verifier *v, const char *jwt, int64_t now,
     unsigned char sub[16], char *why, size_t whylen)
 {
 	json_object *hdr = NULL, *claims = NULL, *j;
-	unsigned char sig[512];
+	unsigned char sig[1024];        /* RSA up to 8192 bits */
 	const char *d1, *d2, *alg;
 	size_t len;
 	long siglen;

@@ -355,7 +355,7 @@ validate_params(const struct http_req *r, unsigned want, unsigned required,
 		    take_text(d, bearer, max, v->present ? &spare : v, w) == -1)
 			return -1;
 		if ((d->sources & PSRC_QUEUE_HEADER) &&
-		    (hdr = r->queue_token) != NULL && *hdr != '\0' &&
+		    (hdr = r->queue_token) != NULL &&
 		    take_text(d, hdr, max, v->present ? &spare : v, w) == -1)
 			return -1;
 		if (qn == -2)

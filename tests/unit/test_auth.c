@@ -419,6 +419,12 @@ Test(auth, hook_jwt_bearer_is_never_a_queue_token)
 	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN), 0,
 	    &cfg, &p, &w), 0);
 	cr_assert(p.v[P_TOKEN].present);
+	/* Present but empty is malformed, not absent (never ignored). */
+	req("", "");
+	r.queue_token = "";
+	cr_assert_eq(validate_params(&r, PBIT(P_TOKEN), PBIT(P_TOKEN), 0,
+	    &cfg, &p, &w), -1);
+	cr_assert_str_eq(code_of(), "TOKEN_INVALID");
 }
 
 Test(auth, config_needs_exactly_one_key)
