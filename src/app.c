@@ -27,6 +27,7 @@
 
 #include "accesslog.h"
 #include "api.h"
+#include "auth.h"
 #include "clock.h"
 #include "db.h"
 #include "event.h"
@@ -72,6 +73,10 @@ app_check(const struct config *cfg, char *err, size_t errlen)
 {
 	char why[CONCERT_APP_ERR_LEN];
 
+	/* A key that cannot be read is a deploy error: fail the start. */
+	if (auth_init(cfg, err, errlen) == -1)
+		return -1;
+	auth_fini();
 	if (db_library_init() == -1) {
 		snprintf(err, errlen, "mysql library init failed");
 		return -1;
@@ -122,9 +127,15 @@ app_init(const struct config *cfg, char *err, size_t errlen)
 		    "%d: metrics of the last ones are not kept", router_count,
 		    SCOREBOARD_ROUTES - 1);
 	db_configure(cfg);
-	if (api_prepare() == -1 || idem_prepare() == -1) {
+	if (api_prepare() == -1 || idem_prepare() == -1 ||
+	    auth_prepare() == -1) {
 		snprintf(err, errlen, "statement table setup failed");
 		return -1;
+	}
+	/* A worker without its key refuses every user route (auth.c). */
+	if (auth_init(cfg, err, errlen) == -1) {
+		log_error("auth: %s", err);
+		rc = -1;
 	}
 	/* Not fatal: /health reports it, app_tick() and requests retry. */
 	db_tick();
@@ -162,6 +173,7 @@ app_fini(void)
 	events_fini(5000);
 	app_count_kafka_failures();
 	event_list_free(&app_events);
+	auth_fini();
 	db_close();
 }
 
@@ -383,9 +395,20 @@ dispatch(struct api_ctx *c)
 	}
 	if (validate_body(r, w) == -1)
 		return;
-	if (validate_params(r, rt->want, rt->required,
-	    ROUTE_QUERY_MASK(rt), app_cfg, c->p, w) == -1)
+	/* The caller is decided here and only here (auth.h): from now on
+	 * P_USER_ID is who the request acts for. */
+	switch (auth_params(app_cfg, (rt->flags & ROUTE_USER) != 0, r,
+	    rt->want, rt->required, ROUTE_QUERY_MASK(rt), c->p, w)) {
+	case AUTH_PASS:
+		break;
+	case AUTH_REFUSED:
 		return;
+	case AUTH_DBERR:
+		scoreboard_count_mysql_error();
+		http_resp_clear(w);
+		db_failure(w);
+		return;
+	}
 	if (r->idem_key != NULL && (rt->flags & ROUTE_IDEMPOTENT) &&
 	    idem_key_valid(r->idem_key) == -1) {
 		http_error(w, 400, "INVALID_IDEMPOTENCY_KEY",

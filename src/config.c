@@ -78,6 +78,12 @@ static const struct ckey keys[] = {
 	L(pm_min_spare, 1, 1024),
 	L(pm_max_spare, 1, 1024),
 	L(pm_max_children, 1, 1024),
+	/* authentication (issue 12 part 1) */
+	E(auth, config_auth_parse, config_auth_name, "open|jwt"),
+	{ "jwt_secret", C_STR, offsetof(struct config, jwt_secret), 0, 0, 1,
+	    NULL, NULL, NULL },
+	S(jwt_public_key_file), S(jwt_issuer), S(jwt_audience),
+	L(jwt_leeway_seconds, 0, 3600),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -128,6 +134,33 @@ config_defaults(struct config *cfg)
 	cfg->pm_min_spare = 2;
 	cfg->pm_max_spare = 8;
 	cfg->pm_max_children = 64;
+	/* authentication (issue 12 part 1): open, as the brief's clients
+	 * expect; a minute of skew between us and the identity provider */
+	cfg->auth = CONFIG_AUTH_OPEN;
+	cfg->jwt_leeway_seconds = 60;
+}
+
+static const char *const config_auth_names[CONFIG_AUTH__MAX] = {
+	[CONFIG_AUTH_OPEN] = "open",
+	[CONFIG_AUTH_JWT] = "jwt",
+};
+
+int
+config_auth_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < CONFIG_AUTH__MAX; i++)
+		if (strcmp(config_auth_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+config_auth_name(int mode)
+{
+	return mode >= 0 && mode < CONFIG_AUTH__MAX ?
+	    config_auth_names[mode] : "unknown";
 }
 
 static const struct ckey *
@@ -294,9 +327,35 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	return config_check(cfg, err, errlen);
 }
 
+/* auth = jwt verifies with exactly one key, whose type is the algorithm
+ * (auth.h): with both, which one a token names would be its choice. */
+static int
+config_check_auth(const struct config *cfg, char *err, size_t errlen)
+{
+	int has_secret = cfg->jwt_secret[0] != '\0';
+	int has_key = cfg->jwt_public_key_file[0] != '\0';
+
+	if (cfg->auth != CONFIG_AUTH_JWT)
+		return 0;
+	if (has_secret == has_key) {
+		snprintf(err, errlen, "'auth' = jwt needs exactly one of "
+		    "'jwt_secret' (HS256) and 'jwt_public_key_file' (RS256, "
+		    "ES256)");
+		return -1;
+	}
+	if (has_secret && strlen(cfg->jwt_secret) < CONFIG_JWT_SECRET_MINLEN) {
+		snprintf(err, errlen, "'jwt_secret' is shorter than %d bytes",
+		    CONFIG_JWT_SECRET_MINLEN);
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
+	if (config_check_auth(cfg, err, errlen) == -1)
+		return -1;
 	/* A static pool ignores the pm_* keys, as php-fpm's does. */
 	if (cfg->pm != PM_DYNAMIC)
 		return 0;

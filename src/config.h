@@ -14,6 +14,17 @@
 #define CONFIG_ERR_LEN 256
 #define CONFIG_STR_LEN 512
 
+/* The `auth` key (auth.h says what each mode means). */
+enum config_auth {
+	CONFIG_AUTH_OPEN = 0,   /* the caller is the userId sent (default) */
+	CONFIG_AUTH_JWT = 1,    /* the caller is a verified JWT's sub */
+	CONFIG_AUTH__MAX
+};
+
+/* Shortest jwt_secret: HS256 wants a key of at least the hash's size
+ * (RFC 7518 section 3.2). */
+#define CONFIG_JWT_SECRET_MINLEN 32
+
 /* Default `workers` (see config_defaults() for the measurement). */
 #define CONFIG_WORKERS_DEFAULT 16
 
@@ -79,6 +90,14 @@ struct config {
 	long pm_max_spare;               /* dynamic: retire above this many idle */
 	long pm_max_children;            /* dynamic: never more workers */
 
+	/* authentication (issue 12 part 1; auth.h) */
+	long auth;                       /* enum config_auth; default open */
+	char jwt_secret[CONFIG_STR_LEN]; /* HS256 key (secret) */
+	char jwt_public_key_file[CONFIG_STR_LEN]; /* PEM: RS256 or ES256 */
+	char jwt_issuer[CONFIG_STR_LEN]; /* required iss; empty: not checked */
+	char jwt_audience[CONFIG_STR_LEN]; /* required in aud; empty: not checked */
+	long jwt_leeway_seconds;         /* clock skew allowed on exp and nbf */
+
 	/* both programs */
 	long log_level;                  /* enum log_level; default info */
 };
@@ -91,7 +110,8 @@ void config_defaults(struct config *cfg);
  * the CONCERT_<KEY> environment overrides.  Returns 0, or -1 with a one-line
  * message naming the offending key (and file:line) in err.  Keys that
  * are only wrong together (pm_min_spare > pm_max_spare, pm_max_children <
- * workers in a dynamic pool) are checked last, by config_check().
+ * workers in a dynamic pool, auth = jwt without exactly one key) are
+ * checked last, by config_check().
  */
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 
@@ -106,7 +126,13 @@ int config_set(struct config *cfg, const char *key, const char *value,
  * message naming the key in err. */
 int config_check(const struct config *cfg, char *err, size_t errlen);
 
-/* Write every key = value to fp (passwords masked), for `concertd -T`. */
+/* Index of an auth mode name ("open", "jwt"), or -1; its name ("unknown"
+ * out of range).  For the `auth` key. */
+int config_auth_parse(const char *name);
+const char *config_auth_name(int mode);
+
+/* Write every key = value to fp (passwords, token_secret and jwt_secret
+ * masked), for `concertd -T`. */
 void config_dump(const struct config *cfg, FILE *fp);
 
 #endif

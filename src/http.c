@@ -73,6 +73,7 @@ http_read(struct http_req *r, FCGX_Request *f)
 	r->query = env(f, "QUERY_STRING");
 	r->content_type = env(f, "CONTENT_TYPE");
 	r->authorization = env(f, "HTTP_AUTHORIZATION");
+	r->queue_token = FCGX_GetParam("HTTP_X_QUEUE_TOKEN", f->envp);
 	r->idem_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", f->envp);
 	r->request_id = FCGX_GetParam("REQUEST_ID", f->envp);
 	if (r->request_id == NULL)

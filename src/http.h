@@ -30,6 +30,7 @@ struct http_req {
 	const char *query;          /* QUERY_STRING, never NULL */
 	const char *content_type;   /* never NULL */
 	const char *authorization;  /* never NULL */
+	const char *queue_token;    /* X-Queue-Token header or NULL */
 	const char *idem_key;       /* Idempotency-Key header or NULL */
 	const char *request_id;     /* from the web server, or generated */
 	long content_length;        /* -1 if absent */

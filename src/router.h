@@ -23,6 +23,9 @@ enum route_flags {
 	 * come in the query string too: only for a client that cannot send
 	 * a header or a body.  Elsewhere they are refused there. */
 	ROUTE_QUERY_CREDENTIALS = 1 << 2,
+	/* Acts for one user (auth.h): under auth = jwt it needs the
+	 * caller's bearer JWT, and its userId is the JWT's subject. */
+	ROUTE_USER = 1 << 3,
 };
 
 /* The query mask validate_params() takes for route rt. */

@@ -228,8 +228,8 @@ reject_token(const struct param_def *d, enum param_fault f, const char *what,
 {
 	if (f == PF_MISSING) {
 		http_error(w, 401, "TOKEN_REQUIRED",
-		    "a queue token is required (body 'token' or "
-		    "'Authorization: Bearer')");
+		    "a queue token is required (body 'token', header "
+		    "'X-Queue-Token' or 'Authorization: Bearer')");
 		return;
 	}
 	/* Not a credential problem: the client must move it, so a 400. */
@@ -257,7 +257,8 @@ const struct param_def validate_params_table[P__MAX] = {
 	    .maxlen = PARAM_MAXLEN, .check = check_int, .min = 1,
 	    .max = 1000000, .reject = reject_field },
 	[P_TOKEN] = { .name = "token",
-	    .sources = PSRC_BODY | PSRC_BEARER | PSRC_QUERY_ROUTE,
+	    .sources = PSRC_BODY | PSRC_BEARER | PSRC_QUEUE_HEADER |
+	    PSRC_QUERY_ROUTE,
 	    .maxlen = PARAM_MAXLEN, .check = check_token,
 	    .reject = reject_token },
 	[P_AMOUNT] = { .name = "amount", .sources = PSRC_BODY | PSRC_QUERY,
@@ -363,7 +364,7 @@ validate_params(const struct http_req *r, unsigned want, unsigned required,
 		long long max = d->max_of != NULL ? d->max_of(cfg) : d->max;
 		struct param_val *v = &out->v[k], spare;
 		json_object *j = NULL;
-		const char *bearer;
+		const char *bearer, *hdr;
 		int qn, in_query;
 
 		if (!(want & PBIT(k)))
@@ -389,8 +390,13 @@ validate_params(const struct http_req *r, unsigned want, unsigned required,
 		    take_json(d, j, max, v, w) == -1)
 			return -1;
 		if ((d->sources & PSRC_BEARER) &&
+		    cfg->auth != CONFIG_AUTH_JWT &&
 		    (bearer = http_bearer(r->authorization)) != NULL &&
 		    take_text(d, bearer, max, v->present ? &spare : v, w) == -1)
+			return -1;
+		if ((d->sources & PSRC_QUEUE_HEADER) &&
+		    (hdr = r->queue_token) != NULL &&
+		    take_text(d, hdr, max, v->present ? &spare : v, w) == -1)
 			return -1;
 		if (qn == -2)
 			return refuse(d, PF_QUERY, "is malformed or too long",

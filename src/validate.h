@@ -29,7 +29,9 @@ enum param_key {
  */
 enum param_source {
 	PSRC_BODY = 1 << 0,      /* member of the JSON body */
-	PSRC_BEARER = 1 << 1,    /* "Authorization: Bearer <value>" */
+	PSRC_BEARER = 1 << 1,    /* "Authorization: Bearer <value>"; not
+	                          * under auth = jwt, where Bearer carries
+	                          * the caller's JWT (auth.h) */
 	PSRC_QUERY = 1 << 2,     /* the query string */
 	/* The query string only on a route whose query mask names the
 	 * parameter (a client that cannot send a header or a body); on any
@@ -40,6 +42,7 @@ enum param_source {
 	 * the only source of such a row, so a body or query member of that
 	 * name never stands in for the path. */
 	PSRC_PATH = 1 << 4,
+	PSRC_QUEUE_HEADER = 1 << 5,  /* "X-Queue-Token: <value>" */
 };
 
 /* Why a value was refused; a row's reject function turns it into the

@@ -124,7 +124,8 @@ def _stack_logs():
 
 @pytest.fixture(scope="session", autouse=True)
 def no_queue_token_in_logs():
-    """At the end of the run: no queue token issued by the test stack appears in its logs."""
+    """At the end of the run: no queue token issued by the test stack, and no JWT a test sent,
+    appears in its logs."""
     yield
     if not os.path.exists(helpers.MYSQL_SOCK) or os.environ.get("CONCERT_TEST_NO_LOG_SCAN") == "1":
         return
@@ -134,13 +135,20 @@ def no_queue_token_in_logs():
     except RuntimeError as e:  # the stack is gone: nothing to compare with
         print("token log scan skipped: %s" % e)
         return
+    # Every JWT the tests sent (helpers.SENT_JWTS), whole or its signature.
+    jwts = {j.encode() for j in helpers.SENT_JWTS}
+    jwts |= {s for s in (j.rsplit(b".", 1)[-1] for j in list(jwts)) if len(s) >= 16}
     found = {}
     for path in _stack_logs():
         with open(path, "rb") as f:
-            for m in _UUIDISH.finditer(f.read()):
+            data = f.read()
+            for m in _UUIDISH.finditer(data):
                 t = m.group(0).replace(b"-", b"").lower().decode()
                 if t in tokens:
                     found.setdefault(path, set()).add(t)
+            for j in jwts:
+                if j in data:
+                    found.setdefault(path, set()).add("JWT " + j[:12].decode() + "...")
     if found:
-        pytest.fail("queue tokens in the logs: " + "; ".join(
+        pytest.fail("queue tokens or JWTs in the logs: " + "; ".join(
             "%s: %d (e.g. %s)" % (p, len(ts), sorted(ts)[0]) for p, ts in sorted(found.items())))

@@ -335,6 +335,10 @@ class QueueLock(RowLock):
 
 # ---------------------------------------------------------------- timing, threads, ports
 
+# Every JWT a test sent (test_auth_jwt.py): conftest.py's log scan looks for each one.
+SENT_JWTS = set()
+
+
 def wait_until(pred, timeout=15.0, interval=0.05, what="condition"):
     """Poll pred() until it returns a truthy value (returned); AssertionError on timeout."""
     deadline = time.monotonic() + timeout

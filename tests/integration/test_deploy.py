@@ -32,7 +32,7 @@ EVIL = "https://evil.example"
 JSON_CT = "application/json; charset=utf-8"
 # What the web configs send to an allowed origin (nginx-conf/, apache-conf/).
 EXPOSE = "Retry-After, X-Request-Id, Idempotent-Replayed"
-ALLOW_HEADERS = {"content-type", "authorization", "idempotency-key", "x-request-id"}
+ALLOW_HEADERS = {"content-type", "authorization", "x-queue-token", "idempotency-key", "x-request-id"}
 MAX_AGE = "600"
 
 
