@@ -13,8 +13,12 @@
 #define QTOKEN_MAC_BYTES (QTOKEN_LEN - QTOKEN_SEQ_BYTES)
 
 /* Domain separation: the key signs nothing else, but a version tag keeps
- * a later format from accepting these tokens by accident. */
-static const char qtoken_tag[] = "concert-qtoken-v1";
+ * one format from accepting the other's tokens by accident.  v1: the
+ * default concert (c = 0 on the wire); v2: any other concert.  Both tags
+ * have the same length. */
+static const char qtoken_tag_v1[] = "concert-qtoken-v1";
+static const char qtoken_tag_v2[] = "concert-qtoken-v2";
+#define QTOKEN_TAG_LEN (sizeof(qtoken_tag_v1) - 1)
 
 static unsigned char qt_key[QTOKEN_KEY_MAX];
 static size_t qt_key_len;
@@ -35,19 +39,20 @@ qtoken_have_key(void)
 	return qt_key_len > 0;
 }
 
-/* The MAC of the 6 seq bytes into mac[QTOKEN_MAC_BYTES].  0 / -1. */
+/* The MAC of the 6 concert and seq bytes into mac[QTOKEN_MAC_BYTES].  0 / -1. */
 static int
 qtoken_mac(const unsigned char seqb[QTOKEN_SEQ_BYTES],
     unsigned char mac[QTOKEN_MAC_BYTES])
 {
-	unsigned char msg[sizeof(qtoken_tag) - 1 + QTOKEN_SEQ_BYTES];
+	unsigned char msg[QTOKEN_TAG_LEN + QTOKEN_SEQ_BYTES];
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+	int v1 = seqb[0] == 0 && seqb[1] == 0;
 
 	if (qt_key_len == 0)
 		return -1;
-	memcpy(msg, qtoken_tag, sizeof(qtoken_tag) - 1);
-	memcpy(msg + sizeof(qtoken_tag) - 1, seqb, QTOKEN_SEQ_BYTES);
+	memcpy(msg, v1 ? qtoken_tag_v1 : qtoken_tag_v2, QTOKEN_TAG_LEN);
+	memcpy(msg + QTOKEN_TAG_LEN, seqb, QTOKEN_SEQ_BYTES);
 	if (HMAC(EVP_sha256(), qt_key, (int)qt_key_len, msg, sizeof(msg), md,
 	    &mdlen) == NULL || mdlen < QTOKEN_MAC_BYTES)
 		return -1;
@@ -57,32 +62,39 @@ qtoken_mac(const unsigned char seqb[QTOKEN_SEQ_BYTES],
 }
 
 int
-qtoken_mint(long long seq, unsigned char tok[QTOKEN_LEN])
+qtoken_mint(int concert, long long seq, unsigned char tok[QTOKEN_LEN])
 {
-	int i;
+	int i, c = concert == 1 ? 0 : concert;
 
-	if (seq < 1 || seq > QTOKEN_SEQ_MAX)
+	if (seq < 1 || seq > QTOKEN_SEQ_MAX || concert < 1 ||
+	    concert > QTOKEN_CONCERT_MAX)
 		return -1;
-	for (i = QTOKEN_SEQ_BYTES - 1; i >= 0; i--, seq >>= 8)
+	tok[0] = (unsigned char)(c >> 8);
+	tok[1] = (unsigned char)(c & 0xff);
+	for (i = QTOKEN_SEQ_BYTES - 1; i >= 2; i--, seq >>= 8)
 		tok[i] = (unsigned char)(seq & 0xff);
 	return qtoken_mac(tok, tok + QTOKEN_SEQ_BYTES);
 }
 
 int
-qtoken_verify(const unsigned char tok[QTOKEN_LEN], long long *seq)
+qtoken_verify(const unsigned char tok[QTOKEN_LEN], int *concert,
+    long long *seq)
 {
 	unsigned char mac[QTOKEN_MAC_BYTES];
 	long long s = 0;
-	int i;
+	int i, c;
 
 	if (qtoken_mac(tok, mac) == -1)
 		return -1;
 	if (CRYPTO_memcmp(mac, tok + QTOKEN_SEQ_BYTES, QTOKEN_MAC_BYTES) != 0)
 		return -1;
-	for (i = 0; i < QTOKEN_SEQ_BYTES; i++)
+	c = (tok[0] << 8) | tok[1];
+	for (i = 2; i < QTOKEN_SEQ_BYTES; i++)
 		s = (s << 8) | tok[i];
-	if (s < 1)
+	/* c = 1 is never minted (the default concert is c = 0, v1). */
+	if (s < 1 || c == 1)
 		return -1;
+	*concert = c == 0 ? 1 : c;
 	*seq = s;
 	return 0;
 }

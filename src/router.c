@@ -15,18 +15,22 @@ const struct route router_table[] = {
 	/* Outside /api/v1: where Prometheus looks by default. */
 	{ HTTP_GET, "/metrics", api_metrics, 0, 0, 0, "metrics" },
 	{ HTTP_POST, V1 "/token", api_token_issue, ROUTE_TX | ROUTE_IDEMPOTENT,
-	    PBIT(P_USER_ID), PBIT(P_USER_ID), "token_issue" },
+	    PBIT(P_USER_ID) | PBIT(P_CONCERT_ID), PBIT(P_USER_ID),
+	    "token_issue" },
 	/* The one route that takes ?token=: polling from a client that
 	 * cannot set a header (EventSource, <img>). */
 	{ HTTP_GET, V1 "/token", api_token_get, ROUTE_QUERY_CREDENTIALS,
 	    PBIT(P_TOKEN), PBIT(P_TOKEN), "token_get" },
 	{ HTTP_DELETE, V1 "/token", api_token_release, ROUTE_TX,
 	    PBIT(P_TOKEN), PBIT(P_TOKEN), "token_release" },
-	{ HTTP_GET, V1 "/reservations/dates", api_dates, 0, 0, 0, "dates" },
+	{ HTTP_GET, V1 "/concerts", api_concerts, 0, 0, 0, "concerts" },
+	{ HTTP_GET, V1 "/reservations/dates", api_dates, 0,
+	    PBIT(P_CONCERT_ID), 0, "dates" },
 	{ HTTP_GET, V1 "/reservations/seats", api_seats, 0,
-	    PBIT(P_DATE), PBIT(P_DATE), "seats" },
+	    PBIT(P_DATE) | PBIT(P_CONCERT_ID), PBIT(P_DATE), "seats" },
 	{ HTTP_POST, V1 "/reservations", api_hold, ROUTE_TX | ROUTE_IDEMPOTENT,
-	    PBIT(P_DATE) | PBIT(P_SEAT_NUMBER) | PBIT(P_TOKEN),
+	    PBIT(P_DATE) | PBIT(P_SEAT_NUMBER) | PBIT(P_TOKEN) |
+	    PBIT(P_CONCERT_ID),
 	    PBIT(P_DATE) | PBIT(P_SEAT_NUMBER) | PBIT(P_TOKEN), "hold" },
 	{ HTTP_POST, V1 "/balance", api_charge, ROUTE_TX | ROUTE_IDEMPOTENT,
 	    PBIT(P_USER_ID) | PBIT(P_CHARGE_AMOUNT),

@@ -246,6 +246,11 @@ const struct param_def validate_params_table[P__MAX] = {
 	    .maxlen = PARAM_MAXLEN, .check = check_int, .min = 1,
 	    .max_of = max_charge, .range_status = 422,
 	    .range_code = "INVALID_AMOUNT", .reject = reject_field },
+	/* A concert id fits the 2 bytes a queue token gives it (qtoken.h). */
+	[P_CONCERT_ID] = { .name = "concertId",
+	    .sources = PSRC_BODY | PSRC_QUERY, .json_int = 1,
+	    .maxlen = PARAM_MAXLEN, .check = check_int, .min = 1,
+	    .max = 65535, .reject = reject_field },
 };
 
 /* --- the engine --- */

@@ -14,6 +14,7 @@ enum param_key {
 	P_AMOUNT,            /* a payment: bounded by max_balance */
 	P_RESERVATION_ID,
 	P_CHARGE_AMOUNT,     /* a top-up: bounded by max_charge_amount */
+	P_CONCERT_ID,        /* optional everywhere: absent = concert 1 */
 	P__MAX
 };
 

@@ -295,6 +295,10 @@ static struct row_case row_cases[] = {
 	{ P_CHARGE_AMOUNT, "50", "50", "true", 400, "VALIDATION_ERROR",
 	  "'amount' must be an integer", "51", 422, "INVALID_AMOUNT",
 	  "'amount' must be between 1 and 50", 400, "MISSING_FIELD", 1 },
+	{ P_CONCERT_ID, "2", "2", "\"2\"", 400, "VALIDATION_ERROR",
+	  "'concertId' must be an integer", "65536", 400,
+	  "VALIDATION_ERROR", "'concertId' must be between 1 and 65535",
+	  400, "MISSING_FIELD", 1 },
 };
 
 ParameterizedTestParameters(validate_table, every_row_answers_as_it_says)
