@@ -98,10 +98,10 @@ CREATE TABLE IF NOT EXISTS payments (
 ) ENGINE=InnoDB;
 
 -- The waiting queues, one per concert.  seq is the token's place in its
--- concert's line, dense per concert: taken from queue_state.next_seq in
--- the transaction that inserts the token (the counter row's lock orders
--- the joiners of one concert; see the trigger below for writers that do
--- not take it themselves).  state: 0 WAITING, 1 ACTIVE, 2 EXPIRED.
+-- concert's line, dense per concert: taken from queue_seq.next_seq in the
+-- transaction that inserts the token (the counter row's lock orders the
+-- joiners of one concert, so they commit in seq order; see the trigger
+-- below for writers that do not take it themselves).  state: 0 WAITING, 1 ACTIVE, 2 EXPIRED.
 -- live_user = user_id while the token is WAITING or ACTIVE, NULL once
 -- EXPIRED: the UNIQUE key (concert_id, live_user) makes "one live token
 -- per user per concert" hold under any concurrency.
@@ -146,10 +146,9 @@ ALTER TABLE queue_tokens
 -- One row per concert (id = the concert's id; made by the first POST
 -- /token of the concert, or below for concert 1).  serving_seq: highest
 -- admitted sequence number; position of a waiting token = seq -
--- serving_seq.  next_seq: the last seq handed out (the counter).
--- admit_rate: moving average of admissions per second, measured by the
+-- serving_seq.  admit_rate: moving average of admissions per second, measured by the
 -- consumer.  The row lock on it serialises admission of that concert
--- across consumer instances, and orders its joiners.
+-- across consumer instances.
 CREATE TABLE IF NOT EXISTS queue_state (
   id              INT NOT NULL PRIMARY KEY,
   serving_seq     BIGINT NOT NULL DEFAULT 0,
@@ -162,8 +161,7 @@ CREATE TABLE IF NOT EXISTS queue_state (
   updated_at      DATETIME(3) NULL,
   max_active_tokens INT NOT NULL DEFAULT 0,
   idle_total      BIGINT NOT NULL DEFAULT 0,
-  unclaimed_total BIGINT NOT NULL DEFAULT 0,
-  next_seq        BIGINT NOT NULL DEFAULT 0
+  unclaimed_total BIGINT NOT NULL DEFAULT 0
 ) ENGINE=InnoDB;
 INSERT IGNORE INTO queue_state (id) VALUES (1);
 -- max_active_tokens: THE cap every consumer instance admits to (issue 9).
@@ -195,8 +193,17 @@ ALTER TABLE reservations
   ADD KEY IF NOT EXISTS res_concert_seat (concert_id, concert_date, seat_number);
 ALTER TABLE queue_tokens
   ADD COLUMN IF NOT EXISTS concert_id INT NOT NULL DEFAULT 1 AFTER seq;
-ALTER TABLE queue_state
-  ADD COLUMN IF NOT EXISTS next_seq BIGINT NOT NULL DEFAULT 0;
+-- The line counters, one row per concert: next_seq is the last seq
+-- handed out.  A table of its own, not a queue_state column: the
+-- admission pass holds the queue_state row lock for the whole pass, and
+-- joiners must not wait for it (nor for each other longer than one
+-- join's commit).  On Galera two nodes' joins of one concert conflict on
+-- this row at certification instead of interleaving seqs.
+CREATE TABLE IF NOT EXISTS queue_seq (
+  id        INT NOT NULL PRIMARY KEY,
+  next_seq  BIGINT NOT NULL DEFAULT 0
+) ENGINE=InnoDB;
+INSERT IGNORE INTO queue_seq (id) VALUES (1);
 DELIMITER //
 BEGIN NOT ATOMIC
   DECLARE pk_cols INT;
@@ -250,8 +257,9 @@ ALTER TABLE queue_tokens
   ADD KEY IF NOT EXISTS qt_concert_state_exp (concert_id, state, expires_at);
 -- The counter starts above every seq already taken (an upgraded database,
 -- or rows written by hand): cheap, the primary key's last entry.
-UPDATE queue_state q SET next_seq = GREATEST(next_seq, (SELECT
-  COALESCE(MAX(t.seq), 0) FROM queue_tokens t WHERE t.concert_id = q.id));
+INSERT INTO queue_seq (id, next_seq)
+  SELECT concert_id, MAX(seq) FROM queue_tokens GROUP BY concert_id
+  ON DUPLICATE KEY UPDATE next_seq = GREATEST(next_seq, VALUES(next_seq));
 
 -- A token row inserted without a seq (an operator's script, a test
 -- filling a long line) takes the next one of its concert's counter, so
@@ -262,9 +270,12 @@ CREATE OR REPLACE TRIGGER queue_tokens_seq BEFORE INSERT ON queue_tokens
 FOR EACH ROW
 BEGIN
   IF NEW.seq = 0 THEN
-    INSERT IGNORE INTO queue_state (id) VALUES (NEW.concert_id);
-    UPDATE queue_state SET next_seq = next_seq + 1 WHERE id = NEW.concert_id;
-    SET NEW.seq = (SELECT next_seq FROM queue_state WHERE id = NEW.concert_id);
+    UPDATE queue_seq SET next_seq = next_seq + 1 WHERE id = NEW.concert_id;
+    IF ROW_COUNT() = 0 THEN
+      INSERT INTO queue_seq (id, next_seq) VALUES (NEW.concert_id, 1);
+      INSERT IGNORE INTO queue_state (id) VALUES (NEW.concert_id);
+    END IF;
+    SET NEW.seq = (SELECT next_seq FROM queue_seq WHERE id = NEW.concert_id);
   END IF;
 END//
 DELIMITER ;

@@ -51,7 +51,7 @@ api_concerts(struct api_ctx *c)
 	if (db_exec(st_concerts, "") < 0)
 		return -1;
 	a = json_object_new_array();
-	while ((rc = db_fetch(st_concerts, "isssssi", &id, title,
+	while ((rc = db_fetch(st_concerts, "issssi", &id, title,
 	    sizeof(title), venue, sizeof(venue), onsale, sizeof(onsale), date,
 	    sizeof(date), &left)) == 1) {
 		if (cur == NULL || id != last) {

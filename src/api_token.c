@@ -9,11 +9,12 @@
  *
  * Each concert has its own line (issue 12): a token row is (concert_id,
  * seq), seq dense per concert.  Joining takes the next seq from the
- * concert's counter (queue_state.next_seq, one primary-key UPDATE whose
- * row lock is held to the commit: joiners of one concert are ordered by
- * it, and admission of that concert, which locks the same row, sees every
- * committed seq below the counter, so no straggler commits under
- * serving_seq), mints the token from it and inserts the row.  One live
+ * concert's counter (queue_seq.next_seq, one primary-key UPDATE whose row
+ * lock is held to the commit: joiners of one concert commit in seq order,
+ * so the committed seqs are always a prefix and no straggler commits
+ * under an admission's serving_seq; a row apart from queue_state, so a
+ * join never waits for an admission pass), mints the token from it and
+ * inserts the row.  One live
  * token per user per concert (qt_concert_live).  A concert without a
  * queue_state row yet gets one at its first join; an unknown concert is a
  * 404 CONCERT_NOT_FOUND.
@@ -66,7 +67,7 @@
 static struct db_stmt *st_lookup, *st_live, *st_lapse_one, *st_user_ins,
     *st_tok_ins, *st_qstate, *st_release, *st_still_active,
     *st_claim, *st_claim_active, *st_leavers, *st_seen, *st_next_seq,
-    *st_qstate_make;
+    *st_qstate_make, *st_qseq_make;
 
 /* Columns shared by lookups: seq, user, state, lapsed?, seconds left,
  * end reason, unclaimed? (admitted claim_seconds ago, never used),
@@ -100,10 +101,12 @@ api_token_prepare(void)
 	/* The concert's next seq, returned through LAST_INSERT_ID(expr) (the
 	 * statement's insert id): one round trip, the row locked to the
 	 * commit. */
-	st_next_seq = db_stmt("UPDATE queue_state"
+	st_next_seq = db_stmt("UPDATE queue_seq"
 	    " SET next_seq = LAST_INSERT_ID(next_seq + 1) WHERE id = ?");
-	/* A concert's first join makes its row (nothing if the concert does
-	 * not exist). */
+	/* A concert's first join makes its rows (nothing if the concert
+	 * does not exist). */
+	st_qseq_make = db_stmt("INSERT IGNORE INTO queue_seq (id)"
+	    " SELECT id FROM concerts WHERE id = ?");
 	st_qstate_make = db_stmt("INSERT IGNORE INTO queue_state (id)"
 	    " SELECT id FROM concerts WHERE id = ?");
 	/* The token is minted from the seq before the INSERT. */
@@ -141,7 +144,8 @@ api_token_prepare(void)
 	    " WHERE concert_id = ? AND state = " SQL_TOKEN_WAITING " AND seq IN"
 	    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	return st_lookup && st_live && st_lapse_one && st_user_ins &&
-	    st_tok_ins && st_next_seq && st_qstate_make && st_qstate &&
+	    st_tok_ins && st_next_seq && st_qstate_make && st_qseq_make &&
+	    st_qstate &&
 	    st_release &&
 	    st_still_active && st_claim && st_claim_active && st_leavers && st_seen ? 0 : -1;
 }
@@ -491,8 +495,8 @@ request_concert(const struct api_ctx *c)
 	return c->p->v[P_CONCERT_ID].present ? (int)c->p->v[P_CONCERT_ID].i : 1;
 }
 
-/* Take the next seq of concert's line (its queue_state row stays locked
- * to the commit).  1 with *seq set, 0 when answered (404: no such
+/* Take the next seq of concert's line (its queue_seq row stays locked to
+ * the commit).  1 with *seq set, 0 when answered (404: no such
  * concert), -1 on a database error. */
 static int
 next_seq(struct api_ctx *c, int concert, long long *seq)
@@ -504,6 +508,7 @@ next_seq(struct api_ctx *c, int concert, long long *seq)
 	if (n == 0) {
 		/* The concert's first join (or no such concert). */
 		if (db_exec(st_qstate_make, "i", (long long)concert) < 0 ||
+		    db_exec(st_qseq_make, "i", (long long)concert) < 0 ||
 		    (n = db_exec(st_next_seq, "i", (long long)concert)) < 0)
 			return -1;
 		if (n == 0) {

@@ -39,15 +39,15 @@ qtoken_have_key(void)
 	return qt_key_len > 0;
 }
 
-/* The MAC of the 6 concert and seq bytes into mac[QTOKEN_MAC_BYTES].  0 / -1. */
+/* The MAC of the 6 concert and seq bytes into mac[QTOKEN_MAC_BYTES],
+ * under tag v1 (the default concert) or v2.  0 / -1. */
 static int
-qtoken_mac(const unsigned char seqb[QTOKEN_SEQ_BYTES],
+qtoken_mac(const unsigned char seqb[QTOKEN_SEQ_BYTES], int v1,
     unsigned char mac[QTOKEN_MAC_BYTES])
 {
 	unsigned char msg[QTOKEN_TAG_LEN + QTOKEN_SEQ_BYTES];
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	int v1 = seqb[0] == 0 && seqb[1] == 0;
 
 	if (qt_key_len == 0)
 		return -1;
@@ -64,37 +64,59 @@ qtoken_mac(const unsigned char seqb[QTOKEN_SEQ_BYTES],
 int
 qtoken_mint(int concert, long long seq, unsigned char tok[QTOKEN_LEN])
 {
-	int i, c = concert == 1 ? 0 : concert;
+	int i, v1 = concert == 1;
 
-	if (seq < 1 || seq > QTOKEN_SEQ_MAX || concert < 1 ||
-	    concert > QTOKEN_CONCERT_MAX)
+	/* The default concert keeps the 6-byte seq of v1. */
+	if (seq < 1 || seq > (v1 ? QTOKEN_SEQ_MAX_V1 : QTOKEN_SEQ_MAX) ||
+	    concert < 1 || concert > QTOKEN_CONCERT_MAX)
 		return -1;
-	tok[0] = (unsigned char)(c >> 8);
-	tok[1] = (unsigned char)(c & 0xff);
-	for (i = QTOKEN_SEQ_BYTES - 1; i >= 2; i--, seq >>= 8)
+	for (i = QTOKEN_SEQ_BYTES - 1; i >= (v1 ? 0 : 2); i--, seq >>= 8)
 		tok[i] = (unsigned char)(seq & 0xff);
-	return qtoken_mac(tok, tok + QTOKEN_SEQ_BYTES);
+	if (!v1) {
+		tok[0] = (unsigned char)(concert >> 8);
+		tok[1] = (unsigned char)(concert & 0xff);
+	}
+	return qtoken_mac(tok, v1, tok + QTOKEN_SEQ_BYTES);
+}
+
+/* Does tok carry the MAC of its 6 bytes under tag v1 / v2?  1 / 0, -1. */
+static int
+qtoken_check(const unsigned char tok[QTOKEN_LEN], int v1)
+{
+	unsigned char mac[QTOKEN_MAC_BYTES];
+
+	if (qtoken_mac(tok, v1, mac) == -1)
+		return -1;
+	return CRYPTO_memcmp(mac, tok + QTOKEN_SEQ_BYTES, QTOKEN_MAC_BYTES) == 0;
 }
 
 int
 qtoken_verify(const unsigned char tok[QTOKEN_LEN], int *concert,
     long long *seq)
 {
-	unsigned char mac[QTOKEN_MAC_BYTES];
 	long long s = 0;
-	int i, c;
+	int i, c = (tok[0] << 8) | tok[1], rc;
 
-	if (qtoken_mac(tok, mac) == -1)
+	/* c >= 2: a v2 token, or a v1 token whose seq needs more than 4
+	 * bytes; c = 0: only v1 (no concert 0 is minted). */
+	if (c >= 2 && (rc = qtoken_check(tok, 0)) != 0) {
+		if (rc < 0)
+			return -1;
+		for (i = 2; i < QTOKEN_SEQ_BYTES; i++)
+			s = (s << 8) | tok[i];
+		if (s < 1)
+			return -1;
+		*concert = c;
+		*seq = s;
+		return 0;
+	}
+	if (qtoken_check(tok, 1) != 1)
 		return -1;
-	if (CRYPTO_memcmp(mac, tok + QTOKEN_SEQ_BYTES, QTOKEN_MAC_BYTES) != 0)
-		return -1;
-	c = (tok[0] << 8) | tok[1];
-	for (i = 2; i < QTOKEN_SEQ_BYTES; i++)
+	for (i = 0; i < QTOKEN_SEQ_BYTES; i++)
 		s = (s << 8) | tok[i];
-	/* c = 1 is never minted (the default concert is c = 0, v1). */
-	if (s < 1 || c == 1)
+	if (s < 1)
 		return -1;
-	*concert = c == 0 ? 1 : c;
+	*concert = 1;
 	*seq = s;
 	return 0;
 }

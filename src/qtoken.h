@@ -3,13 +3,15 @@
  *
  * A token is 16 bytes (32 hex characters on the wire, as before):
  *
- *   c (2 bytes) || seq (4 bytes) || HMAC-SHA256(key, tag || c || seq)[0, 10)
+ *   v2, concert c >= 2:
+ *     c (2 bytes) || seq (4 bytes) || HMAC-SHA256(key, "concert-qtoken-v2" || c || seq)[0, 10)
+ *   v1, the default concert 1 (exactly the issue-10 layout, so tokens
+ *   issued before concerts existed stay valid):
+ *     seq (6 bytes) || HMAC-SHA256(key, "concert-qtoken-v1" || seq)[0, 10)
  *
- * all big-endian, where c is the concert id, except that the default
- * concert 1 is written as c = 0 with tag "concert-qtoken-v1" -- exactly
- * the issue-10 layout (6 bytes of seq, seq < 2^32), so tokens issued
- * before concerts existed stay valid -- and every other concert with tag
- * "concert-qtoken-v2".  So a worker learns a token's line and place in
+ * all big-endian.  The tags keep the two apart: a token's first two bytes
+ * are non-zero in v2 (c >= 2), and in v1 only for a seq of 2^32 or more,
+ * which is then told by its MAC.  So a worker learns a token's line and place in
  * it, and that we issued it, without asking the database.  The MAC is OpenSSL's (libcrypto), compared
  * in constant time; 80 bits of it make a forgery a 2^-80 guess per try.
  * Whoever holds the key can mint any token: token_secret is as sensitive
@@ -23,7 +25,8 @@
 #include <stddef.h>
 
 #define QTOKEN_LEN        16
-#define QTOKEN_SEQ_MAX    0xffffffffLL         /* 4 bytes */
+#define QTOKEN_SEQ_MAX    0xffffffffLL         /* 4 bytes (v2) */
+#define QTOKEN_SEQ_MAX_V1 0xffffffffffffLL     /* 6 bytes (concert 1) */
 #define QTOKEN_CONCERT_MAX 65535               /* 2 bytes */
 #define QTOKEN_KEY_MAX    512
 

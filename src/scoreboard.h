@@ -109,10 +109,13 @@ struct scoreboard_pool {
 #define SCOREBOARD_QUEUE_SEEN   65536        /* ring of seqs to flush */
 #define SCOREBOARD_QUEUE_KEY    32           /* per-start token key */
 
-/* A seen ring entry: concert (>= 1) and seq (< 2^32) in one int64. */
-#define SCOREBOARD_QUEUE_SEEN_KEY(c, s) (((int64_t)(c) << 32) | (int64_t)(s))
-#define SCOREBOARD_QUEUE_SEEN_CONCERT(k) ((int)((k) >> 32))
-#define SCOREBOARD_QUEUE_SEEN_SEQ(k) ((k) & 0xffffffffLL)
+/* A seen ring entry: concert (1..65535) and seq (< 2^48) in one int64
+ * (never 0, the empty slot). */
+#define SCOREBOARD_QUEUE_SEEN_KEY(c, s) \
+	((int64_t)(((uint64_t)(c) << 48) | ((uint64_t)(s) & 0xffffffffffffULL)))
+#define SCOREBOARD_QUEUE_SEEN_CONCERT(k) ((int)((uint64_t)(k) >> 48))
+#define SCOREBOARD_QUEUE_SEEN_SEQ(k) \
+	((int64_t)((uint64_t)(k) & 0xffffffffffffULL))
 
 struct scoreboard_queue_line {
 	int32_t concert;              /* 0: free; set once */

@@ -91,9 +91,9 @@ admit_init(void)
 	 * serving seq) or admitted (active_count, as the last pass left it:
 	 * their lapses are this pass's work); concert 1 always. */
 	st_concerts = db_stmt(
-	    "SELECT id FROM queue_state "
-	    "WHERE id = 1 OR active_count > 0 OR next_seq > serving_seq "
-	    "ORDER BY id LIMIT " MODEL_STR(ADMIT_CONCERTS_MAX));
+	    "SELECT q.id FROM queue_state q LEFT JOIN queue_seq n ON n.id = q.id "
+	    "WHERE q.id = 1 OR q.active_count > 0 OR n.next_seq > q.serving_seq "
+	    "ORDER BY q.id LIMIT " MODEL_STR(ADMIT_CONCERTS_MAX));
 	/* Admitted claim_seconds ago and never used (not yet past the ttl:
 	 * those lapse below). */
 	st_unclaim_sel = db_stmt(

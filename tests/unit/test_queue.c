@@ -78,9 +78,10 @@ Test(qtoken, minted_token_verifies_to_its_seq, .init = key_setup)
 	cr_assert_eq(qtoken_verify(t, &concert, &seq), 0);
 	cr_assert_eq(seq, 123456789);
 	cr_assert_eq(concert, 1);
-	cr_assert_eq(qtoken_mint(1, QTOKEN_SEQ_MAX, t), 0);
+	cr_assert_eq(qtoken_mint(1, QTOKEN_SEQ_MAX_V1, t), 0);
 	cr_assert_eq(qtoken_verify(t, &concert, &seq), 0);
-	cr_assert_eq(seq, QTOKEN_SEQ_MAX);
+	cr_assert_eq(seq, QTOKEN_SEQ_MAX_V1);
+	cr_assert_eq(concert, 1);
 }
 
 Test(qtoken, minted_token_verifies_to_its_concert, .init = key_setup)
@@ -93,9 +94,11 @@ Test(qtoken, minted_token_verifies_to_its_concert, .init = key_setup)
 	cr_assert_eq(qtoken_verify(t, &concert, &seq), 0);
 	cr_assert_eq(concert, 2);
 	cr_assert_eq(seq, 99);
-	cr_assert_eq(qtoken_mint(QTOKEN_CONCERT_MAX, 1, t), 0);
+	cr_assert_eq(qtoken_mint(QTOKEN_CONCERT_MAX, QTOKEN_SEQ_MAX, t), 0);
 	cr_assert_eq(qtoken_verify(t, &concert, &seq), 0);
 	cr_assert_eq(concert, QTOKEN_CONCERT_MAX);
+	cr_assert_eq(seq, QTOKEN_SEQ_MAX);
+	cr_assert_eq(qtoken_mint(2, QTOKEN_SEQ_MAX + 1, t), -1);
 }
 
 /* The same seq in two lines: two different tokens, and the concert bytes
@@ -111,7 +114,7 @@ Test(qtoken, a_token_does_not_move_to_another_concert, .init = key_setup)
 	cr_assert_neq(memcmp(a, b, QTOKEN_LEN), 0);
 	b[1] = 4;
 	cr_assert_eq(qtoken_verify(b, &concert, &seq), -1);
-	a[1] = 1;                     /* c = 1 is never minted */
+	a[1] = 3;                     /* concert 1's bytes read as concert 3 */
 	cr_assert_eq(qtoken_verify(a, &concert, &seq), -1);
 }
 
@@ -169,7 +172,7 @@ Test(qtoken, seq_out_of_range_is_not_minted, .init = key_setup)
 	unsigned char t[QTOKEN_LEN];
 
 	cr_assert_eq(qtoken_mint(1, 0, t), -1);
-	cr_assert_eq(qtoken_mint(1, QTOKEN_SEQ_MAX + 1, t), -1);
+	cr_assert_eq(qtoken_mint(1, QTOKEN_SEQ_MAX_V1 + 1, t), -1);
 }
 
 Test(qtoken, nothing_is_signed_or_accepted_without_a_key)
