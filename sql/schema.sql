@@ -53,10 +53,32 @@ CREATE TABLE IF NOT EXISTS concert_dates (
 -- One row per (date, seat).  state: 0 FREE, 1 HELD, 2 SOLD.
 -- A HELD seat whose hold_expires_at has passed is free for every reader
 -- and writer (lazy expiry); the consumer tidies it later.
+-- Issue 12 part 3: a concert's seat grades (VIP, R, S, A...) and their
+-- prices.  A seat names its grade; seats.price stays the price charged
+-- (filled from the grade when the seats are loaded), so a grade's price
+-- can change for seats not yet sold without touching sold ones.
+CREATE TABLE IF NOT EXISTS concert_grades (
+  concert_id  INT NOT NULL,
+  grade       VARCHAR(8) NOT NULL,
+  price       BIGINT NOT NULL,
+  PRIMARY KEY (concert_id, grade),
+  CONSTRAINT concert_grades_fk_concert FOREIGN KEY (concert_id)
+    REFERENCES concerts (id),
+  CONSTRAINT concert_grades_price_pos CHECK (price > 0)
+) ENGINE=InnoDB;
+
+-- section, grade: where the seat is and its grade ('' for seats loaded
+-- without: the default concert's demo seats, databases made before).
+-- seats_section serves the seat map of one section and the per-section,
+-- per-grade summary of a date from the index alone (it covers state,
+-- hold_expires_at and price, so "available" and the prices are computed
+-- without the rows).
 CREATE TABLE IF NOT EXISTS seats (
   concert_id      INT NOT NULL DEFAULT 1,
   concert_date    DATE NOT NULL,
   seat_number     INT NOT NULL,
+  section         VARCHAR(16) NOT NULL DEFAULT '',
+  grade           VARCHAR(8) NOT NULL DEFAULT '',
   price           BIGINT NOT NULL,
   state           TINYINT NOT NULL DEFAULT 0,
   hold_user       BINARY(16) NULL,
@@ -64,6 +86,8 @@ CREATE TABLE IF NOT EXISTS seats (
   reservation_id  BINARY(16) NULL,
   PRIMARY KEY (concert_id, concert_date, seat_number),
   KEY seats_avail (state, hold_expires_at, concert_date),
+  KEY seats_section (concert_id, concert_date, section, grade, state,
+    hold_expires_at, price),
   CONSTRAINT seats_fk_concert_date FOREIGN KEY (concert_id, concert_date)
     REFERENCES concert_dates (concert_id, concert_date),
   CONSTRAINT seats_price_pos CHECK (price > 0)
@@ -186,7 +210,10 @@ ALTER TABLE concert_dates
   ADD COLUMN IF NOT EXISTS concert_id INT NOT NULL DEFAULT 1 FIRST;
 ALTER TABLE seats
   ADD COLUMN IF NOT EXISTS concert_id INT NOT NULL DEFAULT 1 FIRST,
-  DROP FOREIGN KEY IF EXISTS seats_fk_date;
+  DROP FOREIGN KEY IF EXISTS seats_fk_date,
+  ADD COLUMN IF NOT EXISTS section VARCHAR(16) NOT NULL DEFAULT ''
+    AFTER seat_number,
+  ADD COLUMN IF NOT EXISTS grade VARCHAR(8) NOT NULL DEFAULT '' AFTER section;
 ALTER TABLE reservations
   ADD COLUMN IF NOT EXISTS concert_id INT NOT NULL DEFAULT 1 AFTER user_id,
   DROP INDEX IF EXISTS res_seat,
@@ -248,6 +275,9 @@ BEGIN NOT ATOMIC
   END IF;
 END//
 DELIMITER ;
+ALTER TABLE seats
+  ADD KEY IF NOT EXISTS seats_section (concert_id, concert_date, section,
+    grade, state, hold_expires_at, price);
 ALTER TABLE queue_tokens
   DROP INDEX IF EXISTS qt_live_user,
   DROP INDEX IF EXISTS qt_state_seq,

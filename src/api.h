@@ -50,6 +50,7 @@ int api_token_release(struct api_ctx *c);
 int api_concerts(struct api_ctx *c);
 int api_dates(struct api_ctx *c);
 int api_seats(struct api_ctx *c);
+int api_seat_summary(struct api_ctx *c);
 int api_hold(struct api_ctx *c);
 int api_charge(struct api_ctx *c);
 int api_balance(struct api_ctx *c);

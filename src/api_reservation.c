@@ -50,7 +50,7 @@
 
 static struct db_stmt *st_dates, *st_seats, *st_hold, *st_seat_exists,
     *st_user_lock, *st_live_holds, *st_res_ins, *st_tok_extend,
-    *st_concert_exists;
+    *st_concert_exists, *st_seats_sec, *st_summary, *st_date_exists;
 
 #define SEAT_AVAILABLE \
 	"(s.state = " SQL_SEAT_FREE " OR (s.state = " SQL_SEAT_HELD \
@@ -67,11 +67,31 @@ api_reservation_prepare(void)
 	    "   AND s.concert_date = d.concert_date AND " SEAT_AVAILABLE ")"
 	    " ORDER BY d.concert_date");
 	st_seats = db_stmt("SELECT s.seat_number, s.price, " SEAT_AVAILABLE
+	    ", IFNULL(s.section, ''), IFNULL(s.grade, '')"
 	    " FROM concert_dates d LEFT JOIN seats s"
 	    "   ON s.concert_id = d.concert_id"
 	    "   AND s.concert_date = d.concert_date"
 	    " WHERE d.concert_id = ? AND d.concert_date = ?"
 	    " ORDER BY s.seat_number");
+	/* One section's seats: the seats_section index (concert_id,
+	 * concert_date, section, ...). */
+	st_seats_sec = db_stmt("SELECT s.seat_number, s.price, " SEAT_AVAILABLE
+	    ", IFNULL(s.section, ''), IFNULL(s.grade, '')"
+	    " FROM concert_dates d LEFT JOIN seats s"
+	    "   ON s.concert_id = d.concert_id"
+	    "   AND s.concert_date = d.concert_date AND s.section = ?"
+	    " WHERE d.concert_id = ? AND d.concert_date = ?"
+	    " ORDER BY s.seat_number");
+	/* Free seats per section and grade of a date: one scan of the date's
+	 * part of seats_section, which covers every column read (no row
+	 * lookups), grouped in index order. */
+	st_summary = db_stmt("SELECT s.section, s.grade, COUNT(*),"
+	    " CAST(SUM(" SEAT_AVAILABLE ") AS SIGNED), MIN(s.price),"
+	    " MAX(s.price)"
+	    " FROM seats s WHERE s.concert_id = ? AND s.concert_date = ?"
+	    " GROUP BY s.section, s.grade ORDER BY s.section, s.grade");
+	st_date_exists = db_stmt("SELECT 1 FROM concert_dates"
+	    " WHERE concert_id = ? AND concert_date = ?");
 	st_concert_exists = db_stmt("SELECT 1 FROM concerts WHERE id = ?");
 	st_hold = db_stmt("UPDATE seats s SET s.state = " SQL_SEAT_HELD
 	    ", s.hold_user = ?,"
@@ -105,7 +125,8 @@ api_reservation_prepare(void)
 	    " WHERE concert_id = ? AND seq = ? AND state = " SQL_TOKEN_ACTIVE);
 	return st_dates && st_seats && st_hold && st_seat_exists &&
 	    st_user_lock && st_live_holds && st_res_ins && st_tok_extend &&
-	    st_concert_exists && api_concert_prepare() == 0 ? 0 : -1;
+	    st_concert_exists && st_seats_sec && st_summary && st_date_exists &&
+	    api_concert_prepare() == 0 ? 0 : -1;
 }
 
 /* The request's concertId, or the default concert 1. */
@@ -167,23 +188,34 @@ api_seats(struct api_ctx *c)
 {
 	json_object *a;
 	long long num, price, avail, concert = req_concert(c);
+	const struct param_val *sec = &c->p->v[P_SECTION];
+	struct db_stmt *st = sec->present ? st_seats_sec : st_seats;
+	char section[24] = "", grade[16] = "";
 	int isnull, rc, rows = 0;
 
-	if (db_exec(st_seats, "is", concert, c->p->v[P_DATE].s) < 0)
+	if (sec->present ?
+	    db_exec(st, "sis", sec->s, concert, c->p->v[P_DATE].s) < 0 :
+	    db_exec(st, "is", concert, c->p->v[P_DATE].s) < 0)
 		return -1;
 	a = json_object_new_array();
-	while ((rc = db_fetch(st_seats, "Nii", &num, &isnull, &price,
-	    &avail)) == 1) {
+	while ((rc = db_fetch(st, "Niiss", &num, &isnull, &price, &avail,
+	    section, sizeof(section), grade, sizeof(grade))) == 1) {
 		json_object *o;
 
 		rows++;
 		if (isnull)
-			continue;       /* a date without seats */
+			continue;       /* a date (or section) without seats */
 		o = json_object_new_object();
 		json_object_object_add(o, "seatNumber", json_object_new_int64(num));
 		json_object_object_add(o, "available",
 		    json_object_new_boolean(avail != 0));
 		json_object_object_add(o, "price", json_object_new_int64(price));
+		if (section[0] != '\0')
+			json_object_object_add(o, "section",
+			    json_object_new_string(section));
+		if (grade[0] != '\0')
+			json_object_object_add(o, "grade",
+			    json_object_new_string(grade));
 		json_object_array_add(a, o);
 	}
 	if (rc < 0) {
@@ -202,6 +234,63 @@ api_seats(struct api_ctx *c)
 		http_error(c->w, 404, "DATE_NOT_FOUND",
 		    "no concert on %s", c->p->v[P_DATE].s);
 		return 0;
+	}
+	http_json(c->w, 200, a);
+	return 0;
+}
+
+int
+api_seat_summary(struct api_ctx *c)
+{
+	const char *date = c->p->v[P_DATE].s;
+	long long concert = req_concert(c), seats, free_, lo, hi;
+	char section[24], grade[16];
+	json_object *a;
+	int rc, n = 0;
+
+	if (db_exec(st_summary, "is", concert, date) < 0)
+		return -1;
+	a = json_object_new_array();
+	while ((rc = db_fetch(st_summary, "ssiiii", section, sizeof(section),
+	    grade, sizeof(grade), &seats, &free_, &lo, &hi)) == 1) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "section", json_object_new_string(section));
+		json_object_object_add(o, "grade", json_object_new_string(grade));
+		json_object_object_add(o, "seats", json_object_new_int64(seats));
+		json_object_object_add(o, "free", json_object_new_int64(free_));
+		json_object_object_add(o, "minPrice", json_object_new_int64(lo));
+		json_object_object_add(o, "maxPrice", json_object_new_int64(hi));
+		json_object_array_add(a, o);
+		n++;
+	}
+	if (rc < 0) {
+		json_object_put(a);
+		return -1;
+	}
+	if (n == 0) {
+		/* Nothing grouped: a date without seats, or none at all. */
+		if (db_exec(st_date_exists, "is", concert, date) < 0) {
+			json_object_put(a);
+			return -1;
+		}
+		rc = db_fetch(st_date_exists, "i", &seats);
+		db_done(st_date_exists);
+		if (rc != 1) {
+			json_object_put(a);
+			if (rc < 0)
+				return -1;
+			if (concert != 1 && (rc = concert_exists(concert)) != 1) {
+				if (rc < 0)
+					return -1;
+				http_error(c->w, 404, "CONCERT_NOT_FOUND",
+				    "no concert %lld", concert);
+				return 0;
+			}
+			http_error(c->w, 404, "DATE_NOT_FOUND", "no concert on %s",
+			    date);
+			return 0;
+		}
 	}
 	http_json(c->w, 200, a);
 	return 0;

@@ -27,7 +27,10 @@ const struct route router_table[] = {
 	{ HTTP_GET, V1 "/reservations/dates", api_dates, 0,
 	    PBIT(P_CONCERT_ID), 0, "dates" },
 	{ HTTP_GET, V1 "/reservations/seats", api_seats, 0,
-	    PBIT(P_DATE) | PBIT(P_CONCERT_ID), PBIT(P_DATE), "seats" },
+	    PBIT(P_DATE) | PBIT(P_CONCERT_ID) | PBIT(P_SECTION), PBIT(P_DATE),
+	    "seats" },
+	{ HTTP_GET, V1 "/reservations/summary", api_seat_summary, 0,
+	    PBIT(P_DATE) | PBIT(P_CONCERT_ID), PBIT(P_DATE), "seat_summary" },
 	{ HTTP_POST, V1 "/reservations", api_hold, ROUTE_TX | ROUTE_IDEMPOTENT,
 	    PBIT(P_DATE) | PBIT(P_SEAT_NUMBER) | PBIT(P_TOKEN) |
 	    PBIT(P_CONCERT_ID),

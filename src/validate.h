@@ -15,6 +15,7 @@ enum param_key {
 	P_RESERVATION_ID,
 	P_CHARGE_AMOUNT,     /* a top-up: bounded by max_charge_amount */
 	P_CONCERT_ID,        /* optional everywhere: absent = concert 1 */
+	P_SECTION,           /* a seat section of a venue */
 	P__MAX
 };
 

@@ -39,9 +39,10 @@ def new_concert(dates=(), seats=5, price=lambda n: 7000 + n):
     for d in dates:
         sql("INSERT INTO concert_dates (concert_id, concert_date, title) VALUES"
             " (%d, '%s', 'test')" % (cid, d))
-        sql("INSERT INTO seats (concert_id, concert_date, seat_number, price) VALUES "
-            + ",".join("(%d, '%s', %d, %d)" % (cid, d, i, price(i))
-                       for i in range(1, seats + 1)))
+        if seats:
+            sql("INSERT INTO seats (concert_id, concert_date, seat_number, price) VALUES "
+                + ",".join("(%d, '%s', %d, %d)" % (cid, d, i, price(i))
+                           for i in range(1, seats + 1)))
     return cid
 
 
@@ -348,3 +349,77 @@ def test_a_database_made_before_concerts_upgrades_to_the_default_concert():
             sql("DROP DATABASE IF EXISTS `%s`" % fresh, database="")
     finally:
         sql("DROP DATABASE IF EXISTS `%s`" % db, database="")
+
+
+# --------------------------------------------------------------- sections and grades (part 3)
+
+def _stadium_date():
+    """The demo stadium's 50,000-seat date."""
+    d = scalar("SELECT concert_date FROM seats WHERE concert_id = 2 GROUP BY concert_date"
+               " HAVING COUNT(*) = 50000 LIMIT 1")
+    assert d, "no 50,000-seat date in the demo data"
+    return d
+
+
+def test_summary_counts_equal_a_count_over_the_seats(web):
+    d = _stadium_date()
+    r = api("GET", "/reservations/summary?date=%s&concertId=2" % d, base=web)
+    assert r.status == 200, r
+    want = [{"section": a, "grade": b, "seats": int(n), "free": int(f),
+             "minPrice": int(lo), "maxPrice": int(hi)} for a, b, n, f, lo, hi in sql(
+        "SELECT section, grade, COUNT(*), SUM(" + SEAT_AVAILABLE + "), MIN(price),"
+        " MAX(price) FROM seats s WHERE concert_id = 2 AND concert_date = '%s'"
+        " GROUP BY section, grade ORDER BY section, grade" % d)]
+    assert r.json == want
+    assert len(r.json) == 50 and sum(x["seats"] for x in r.json) == 50000
+    # Grades carry their concert's prices.
+    prices = dict(sql("SELECT grade, price FROM concert_grades WHERE concert_id = 2"))
+    assert all(x["minPrice"] == x["maxPrice"] == int(prices[x["grade"]]) for x in r.json)
+    assert {x["grade"] for x in r.json} == {"VIP", "R", "S", "A"}
+
+
+def test_summary_follows_a_hold(web):
+    d = fresh_date(seats=1)
+    cid = new_concert([d], seats=0)
+    sql("INSERT INTO concert_grades (concert_id, grade, price) VALUES (%d, 'VIP', 9000),"
+        " (%d, 'R', 5000)" % (cid, cid))
+    sql("INSERT INTO seats (concert_id, concert_date, seat_number, section, grade, price)"
+        " VALUES (%d, '%s', 1, 'A', 'VIP', 9000), (%d, '%s', 2, 'A', 'R', 5000),"
+        " (%d, '%s', 3, 'B', 'R', 5000)" % (cid, d, cid, d, cid, d))
+    u = new_user()
+    t = api("POST", "/token", {"userId": u, "concertId": cid}, base=web).json["token"]
+    wait_until(lambda: api("GET", "/token?token=" + t, base=web).json["status"]
+               == "ACTIVE", 15, what="admitted")
+    h = api("POST", "/reservations", {"date": d, "seatNumber": 2, "token": t,
+                                      "concertId": cid}, base=web)
+    assert h.status == 201 and h.json["price"] == 5000, h
+    r = api("GET", "/reservations/summary?date=%s&concertId=%d" % (d, cid), base=web)
+    assert r.status == 200, r
+    assert [(x["section"], x["grade"], x["seats"], x["free"]) for x in r.json] == \
+        [("A", "R", 1, 0), ("A", "VIP", 1, 1), ("B", "R", 1, 1)], r
+    # The seat map of one section, with sections and grades.
+    r = api("GET", "/reservations/seats?date=%s&concertId=%d&section=A" % (d, cid), base=web)
+    assert r.status == 200, r
+    assert r.json == [
+        {"seatNumber": 1, "available": True, "price": 9000, "section": "A", "grade": "VIP"},
+        {"seatNumber": 2, "available": False, "price": 5000, "section": "A", "grade": "R"}], r
+    r = api("GET", "/reservations/seats?date=%s&concertId=%d&section=Z" % (d, cid), base=web)
+    assert r.status == 200 and r.json == [], r
+
+
+def test_summary_and_section_validation(web):
+    d = fresh_date(seats=1)
+    assert_error(api("GET", "/reservations/summary?date=2099-13-01", base=web), 400,
+                 "VALIDATION_ERROR")
+    assert_error(api("GET", "/reservations/summary", base=web), 400, "MISSING_FIELD")
+    assert_error(api("GET", "/reservations/summary?date=%s&concertId=65001" % d, base=web),
+                 404, "CONCERT_NOT_FOUND")
+    assert_error(api("GET", "/reservations/summary?date=2098-01-01", base=web), 404,
+                 "DATE_NOT_FOUND")
+    # The default concert's seats have no section or grade: one '' group.
+    r = api("GET", "/reservations/summary?date=" + d, base=web)
+    assert r.status == 200 and [(x["section"], x["grade"], x["seats"]) for x in r.json] == \
+        [("", "", 1)], r
+    for bad in ("a%20b", "x" * 17, "%27"):
+        assert_error(api("GET", "/reservations/seats?date=%s&section=%s" % (d, bad),
+                         base=web), 400, "VALIDATION_ERROR")
