@@ -72,7 +72,10 @@ CREATE TABLE IF NOT EXISTS concert_grades (
 -- seats_section serves the seat map of one section and the per-section,
 -- per-grade summary of a date from the index alone (it covers state,
 -- hold_expires_at and price, so "available" and the prices are computed
--- without the rows).
+-- without the rows).  seats_date_seat: what the primary key was before
+-- concerts, for readers that name a day and a seat but no concert (an
+-- operator's query, a locking read in a script): they stay index lookups
+-- that lock one seat, not scans that lock the table.
 CREATE TABLE IF NOT EXISTS seats (
   concert_id      INT NOT NULL DEFAULT 1,
   concert_date    DATE NOT NULL,
@@ -88,6 +91,7 @@ CREATE TABLE IF NOT EXISTS seats (
   KEY seats_avail (state, hold_expires_at, concert_date),
   KEY seats_section (concert_id, concert_date, section, grade, state,
     hold_expires_at, price),
+  KEY seats_date_seat (concert_date, seat_number),
   CONSTRAINT seats_fk_concert_date FOREIGN KEY (concert_id, concert_date)
     REFERENCES concert_dates (concert_id, concert_date),
   CONSTRAINT seats_price_pos CHECK (price > 0)
@@ -277,7 +281,8 @@ END//
 DELIMITER ;
 ALTER TABLE seats
   ADD KEY IF NOT EXISTS seats_section (concert_id, concert_date, section,
-    grade, state, hold_expires_at, price);
+    grade, state, hold_expires_at, price),
+  ADD KEY IF NOT EXISTS seats_date_seat (concert_date, seat_number);
 ALTER TABLE queue_tokens
   DROP INDEX IF EXISTS qt_live_user,
   DROP INDEX IF EXISTS qt_state_seq,
