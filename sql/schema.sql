@@ -22,9 +22,28 @@ CREATE TABLE IF NOT EXISTS balance_ledger (
   KEY ledger_user (user_id)
 ) ENGINE=InnoDB;
 
+-- Issue 12: several concerts, each with its own dates, seats and waiting
+-- line.  id 1 is the default concert: every request without a concertId
+-- means it, and a database made before concerts existed migrates its
+-- dates, seats, reservations and tokens to it (below).
+CREATE TABLE IF NOT EXISTS concerts (
+  id          INT NOT NULL PRIMARY KEY,
+  title       VARCHAR(200) NOT NULL DEFAULT '',
+  venue       VARCHAR(200) NOT NULL DEFAULT '',
+  on_sale_at  DATETIME(3) NULL,
+  created_at  DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
+  CONSTRAINT concerts_id_range CHECK (id BETWEEN 1 AND 65535)
+) ENGINE=InnoDB;
+INSERT IGNORE INTO concerts (id, title, venue) VALUES (1, 'Concert', '');
+
+-- Two concerts may play on the same date: a date is (concert, day).
 CREATE TABLE IF NOT EXISTS concert_dates (
-  concert_date DATE NOT NULL PRIMARY KEY,
-  title        VARCHAR(200) NOT NULL DEFAULT ''
+  concert_id   INT NOT NULL DEFAULT 1,
+  concert_date DATE NOT NULL,
+  title        VARCHAR(200) NOT NULL DEFAULT '',
+  PRIMARY KEY (concert_id, concert_date),
+  CONSTRAINT concert_dates_fk_concert FOREIGN KEY (concert_id)
+    REFERENCES concerts (id)
 ) ENGINE=InnoDB;
 
 -- The state columns hold the numbers of src/model.h (enum seat_state,
@@ -34,18 +53,47 @@ CREATE TABLE IF NOT EXISTS concert_dates (
 -- One row per (date, seat).  state: 0 FREE, 1 HELD, 2 SOLD.
 -- A HELD seat whose hold_expires_at has passed is free for every reader
 -- and writer (lazy expiry); the consumer tidies it later.
+-- Issue 12 part 3: a concert's seat grades (VIP, R, S, A...) and their
+-- prices.  A seat names its grade; seats.price stays the price charged
+-- (filled from the grade when the seats are loaded), so a grade's price
+-- can change for seats not yet sold without touching sold ones.
+CREATE TABLE IF NOT EXISTS concert_grades (
+  concert_id  INT NOT NULL,
+  grade       VARCHAR(8) NOT NULL,
+  price       BIGINT NOT NULL,
+  PRIMARY KEY (concert_id, grade),
+  CONSTRAINT concert_grades_fk_concert FOREIGN KEY (concert_id)
+    REFERENCES concerts (id),
+  CONSTRAINT concert_grades_price_pos CHECK (price > 0)
+) ENGINE=InnoDB;
+
+-- section, grade: where the seat is and its grade ('' for seats loaded
+-- without: the default concert's demo seats, databases made before).
+-- seats_section serves the seat map of one section and the per-section,
+-- per-grade summary of a date from the index alone (it covers state,
+-- hold_expires_at and price, so "available" and the prices are computed
+-- without the rows).  seats_date_seat: what the primary key was before
+-- concerts, for readers that name a day and a seat but no concert (an
+-- operator's query, a locking read in a script): they stay index lookups
+-- that lock one seat, not scans that lock the table.
 CREATE TABLE IF NOT EXISTS seats (
+  concert_id      INT NOT NULL DEFAULT 1,
   concert_date    DATE NOT NULL,
   seat_number     INT NOT NULL,
+  section         VARCHAR(16) NOT NULL DEFAULT '',
+  grade           VARCHAR(8) NOT NULL DEFAULT '',
   price           BIGINT NOT NULL,
   state           TINYINT NOT NULL DEFAULT 0,
   hold_user       BINARY(16) NULL,
   hold_expires_at DATETIME(3) NULL,
   reservation_id  BINARY(16) NULL,
-  PRIMARY KEY (concert_date, seat_number),
+  PRIMARY KEY (concert_id, concert_date, seat_number),
   KEY seats_avail (state, hold_expires_at, concert_date),
-  CONSTRAINT seats_fk_date FOREIGN KEY (concert_date)
-    REFERENCES concert_dates (concert_date),
+  KEY seats_section (concert_id, concert_date, section, grade, state,
+    hold_expires_at, price),
+  KEY seats_date_seat (concert_date, seat_number),
+  CONSTRAINT seats_fk_concert_date FOREIGN KEY (concert_id, concert_date)
+    REFERENCES concert_dates (concert_id, concert_date),
   CONSTRAINT seats_price_pos CHECK (price > 0)
 ) ENGINE=InnoDB;
 
@@ -54,6 +102,7 @@ CREATE TABLE IF NOT EXISTS seats (
 CREATE TABLE IF NOT EXISTS reservations (
   id            BINARY(16) NOT NULL PRIMARY KEY,
   user_id       BINARY(16) NOT NULL,
+  concert_id    INT NOT NULL DEFAULT 1,
   concert_date  DATE NOT NULL,
   seat_number   INT NOT NULL,
   price         BIGINT NOT NULL,
@@ -63,7 +112,7 @@ CREATE TABLE IF NOT EXISTS reservations (
   updated_at    DATETIME(3) NULL,
   KEY res_user_state (user_id, state, expires_at),
   KEY res_state_exp (state, expires_at),
-  KEY res_seat (concert_date, seat_number),
+  KEY res_concert_seat (concert_id, concert_date, seat_number),
   KEY res_user_created (user_id, created_at, id)
 ) ENGINE=InnoDB;
 
@@ -94,13 +143,17 @@ ALTER TABLE payments
 ALTER TABLE reservations
   ADD INDEX IF NOT EXISTS res_user_created (user_id, created_at, id);
 
--- The waiting queue.  seq is taken from AUTO_INCREMENT at issue: no shared
--- row is locked to join the line.  state: 0 WAITING, 1 ACTIVE, 2 EXPIRED.
+-- The waiting queues, one per concert.  seq is the token's place in its
+-- concert's line, dense per concert: taken from queue_seq.next_seq in the
+-- transaction that inserts the token (the counter row's lock orders the
+-- joiners of one concert, so they commit in seq order; see the trigger
+-- below for writers that do not take it themselves).  state: 0 WAITING, 1 ACTIVE, 2 EXPIRED.
 -- live_user = user_id while the token is WAITING or ACTIVE, NULL once
--- EXPIRED: its UNIQUE key makes "one live token per user" hold under any
--- concurrency.
+-- EXPIRED: the UNIQUE key (concert_id, live_user) makes "one live token
+-- per user per concert" hold under any concurrency.
 CREATE TABLE IF NOT EXISTS queue_tokens (
-  seq           BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  seq           BIGINT NOT NULL DEFAULT 0,
+  concert_id    INT NOT NULL DEFAULT 1,
   token         BINARY(16) NOT NULL,
   user_id       BINARY(16) NOT NULL,
   live_user     BINARY(16) NULL,
@@ -111,10 +164,11 @@ CREATE TABLE IF NOT EXISTS queue_tokens (
   end_reason    TINYINT NOT NULL DEFAULT 0,
   seen_at       DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
   claimed_at    DATETIME(3) NULL,
+  PRIMARY KEY (concert_id, seq),
   UNIQUE KEY qt_token (token),
-  UNIQUE KEY qt_live_user (live_user),
-  KEY qt_state_seq (state, seq),
-  KEY qt_state_exp (state, expires_at),
+  UNIQUE KEY qt_concert_live (concert_id, live_user),
+  KEY qt_concert_state_seq (concert_id, state, seq),
+  KEY qt_concert_state_exp (concert_id, state, expires_at),
   KEY qt_user (user_id)
 ) ENGINE=InnoDB;
 
@@ -135,12 +189,14 @@ ALTER TABLE queue_tokens
   ADD COLUMN IF NOT EXISTS seen_at DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
   ADD COLUMN IF NOT EXISTS claimed_at DATETIME(3) NULL;
 
--- One row.  serving_seq: highest admitted sequence number; position of a
--- waiting token = seq - serving_seq.  admit_rate: moving average of
--- admissions per second, measured by the consumer.  The row lock on it
--- serialises admission across consumer instances.
+-- One row per concert (id = the concert's id; made by the first POST
+-- /token of the concert, or below for concert 1).  serving_seq: highest
+-- admitted sequence number; position of a waiting token = seq -
+-- serving_seq.  admit_rate: moving average of admissions per second, measured by the
+-- consumer.  The row lock on it serialises admission of that concert
+-- across consumer instances.
 CREATE TABLE IF NOT EXISTS queue_state (
-  id              TINYINT NOT NULL PRIMARY KEY,
+  id              INT NOT NULL PRIMARY KEY,
   serving_seq     BIGINT NOT NULL DEFAULT 0,
   active_count    INT NOT NULL DEFAULT 0,
   admit_rate      DOUBLE NOT NULL DEFAULT 0,
@@ -166,6 +222,116 @@ ALTER TABLE queue_state
   ADD COLUMN IF NOT EXISTS max_active_tokens INT NOT NULL DEFAULT 0,
   ADD COLUMN IF NOT EXISTS idle_total BIGINT NOT NULL DEFAULT 0,
   ADD COLUMN IF NOT EXISTS unclaimed_total BIGINT NOT NULL DEFAULT 0;
+
+-- Issue 12 (concerts), for databases made before it: everything that
+-- exists belongs to the default concert 1.  The key changes run only
+-- while a key still has its old shape (information_schema), so this is a
+-- no-op on every later start.  The client's DELIMITER lets the compound
+-- statement (MariaDB's BEGIN NOT ATOMIC) through.
+ALTER TABLE concert_dates
+  ADD COLUMN IF NOT EXISTS concert_id INT NOT NULL DEFAULT 1 FIRST;
+ALTER TABLE seats
+  ADD COLUMN IF NOT EXISTS concert_id INT NOT NULL DEFAULT 1 FIRST,
+  DROP FOREIGN KEY IF EXISTS seats_fk_date,
+  ADD COLUMN IF NOT EXISTS section VARCHAR(16) NOT NULL DEFAULT ''
+    AFTER seat_number,
+  ADD COLUMN IF NOT EXISTS grade VARCHAR(8) NOT NULL DEFAULT '' AFTER section;
+ALTER TABLE reservations
+  ADD COLUMN IF NOT EXISTS concert_id INT NOT NULL DEFAULT 1 AFTER user_id,
+  DROP INDEX IF EXISTS res_seat,
+  ADD KEY IF NOT EXISTS res_concert_seat (concert_id, concert_date, seat_number);
+ALTER TABLE queue_tokens
+  ADD COLUMN IF NOT EXISTS concert_id INT NOT NULL DEFAULT 1 AFTER seq;
+-- The line counters, one row per concert: next_seq is the last seq
+-- handed out.  A table of its own, not a queue_state column: the
+-- admission pass holds the queue_state row lock for the whole pass, and
+-- joiners must not wait for it (nor for each other longer than one
+-- join's commit).  On Galera two nodes' joins of one concert conflict on
+-- this row at certification instead of interleaving seqs.
+CREATE TABLE IF NOT EXISTS queue_seq (
+  id        INT NOT NULL PRIMARY KEY,
+  next_seq  BIGINT NOT NULL DEFAULT 0
+) ENGINE=InnoDB;
+INSERT IGNORE INTO queue_seq (id) VALUES (1);
+DELIMITER //
+BEGIN NOT ATOMIC
+  DECLARE pk_cols INT;
+  SELECT COUNT(*) INTO pk_cols FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'concert_dates'
+    AND INDEX_NAME = 'PRIMARY';
+  IF pk_cols = 1 THEN
+    ALTER TABLE concert_dates DROP PRIMARY KEY,
+      ADD PRIMARY KEY (concert_id, concert_date);
+  END IF;
+  SELECT COUNT(*) INTO pk_cols FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'seats'
+    AND INDEX_NAME = 'PRIMARY';
+  IF pk_cols = 2 THEN
+    ALTER TABLE seats DROP PRIMARY KEY,
+      ADD PRIMARY KEY (concert_id, concert_date, seat_number);
+  END IF;
+  SELECT COUNT(*) INTO pk_cols FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'queue_tokens'
+    AND INDEX_NAME = 'PRIMARY';
+  IF pk_cols = 1 THEN
+    ALTER TABLE queue_tokens MODIFY seq BIGINT NOT NULL DEFAULT 0,
+      DROP PRIMARY KEY, ADD PRIMARY KEY (concert_id, seq);
+  END IF;
+  IF (SELECT DATA_TYPE FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'queue_state'
+      AND COLUMN_NAME = 'id') = 'tinyint' THEN
+    ALTER TABLE queue_state MODIFY id INT NOT NULL;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM information_schema.REFERENTIAL_CONSTRAINTS
+      WHERE CONSTRAINT_SCHEMA = DATABASE()
+      AND CONSTRAINT_NAME = 'seats_fk_concert_date') THEN
+    ALTER TABLE seats ADD CONSTRAINT seats_fk_concert_date
+      FOREIGN KEY (concert_id, concert_date)
+      REFERENCES concert_dates (concert_id, concert_date);
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM information_schema.REFERENTIAL_CONSTRAINTS
+      WHERE CONSTRAINT_SCHEMA = DATABASE()
+      AND CONSTRAINT_NAME = 'concert_dates_fk_concert') THEN
+    ALTER TABLE concert_dates ADD CONSTRAINT concert_dates_fk_concert
+      FOREIGN KEY (concert_id) REFERENCES concerts (id);
+  END IF;
+END//
+DELIMITER ;
+ALTER TABLE seats
+  ADD KEY IF NOT EXISTS seats_section (concert_id, concert_date, section,
+    grade, state, hold_expires_at, price),
+  ADD KEY IF NOT EXISTS seats_date_seat (concert_date, seat_number);
+ALTER TABLE queue_tokens
+  DROP INDEX IF EXISTS qt_live_user,
+  DROP INDEX IF EXISTS qt_state_seq,
+  DROP INDEX IF EXISTS qt_state_exp,
+  ADD UNIQUE KEY IF NOT EXISTS qt_concert_live (concert_id, live_user),
+  ADD KEY IF NOT EXISTS qt_concert_state_seq (concert_id, state, seq),
+  ADD KEY IF NOT EXISTS qt_concert_state_exp (concert_id, state, expires_at);
+-- The counter starts above every seq already taken (an upgraded database,
+-- or rows written by hand): cheap, the primary key's last entry.
+INSERT INTO queue_seq (id, next_seq)
+  SELECT concert_id, MAX(seq) FROM queue_tokens GROUP BY concert_id
+  ON DUPLICATE KEY UPDATE next_seq = GREATEST(next_seq, VALUES(next_seq));
+
+-- A token row inserted without a seq (an operator's script, a test
+-- filling a long line) takes the next one of its concert's counter, so
+-- the line stays dense whoever writes it.  concertd names the seq itself
+-- (it mints the token from it before the INSERT) and skips this.
+DELIMITER //
+CREATE OR REPLACE TRIGGER queue_tokens_seq BEFORE INSERT ON queue_tokens
+FOR EACH ROW
+BEGIN
+  IF NEW.seq = 0 THEN
+    UPDATE queue_seq SET next_seq = next_seq + 1 WHERE id = NEW.concert_id;
+    IF ROW_COUNT() = 0 THEN
+      INSERT INTO queue_seq (id, next_seq) VALUES (NEW.concert_id, 1);
+      INSERT IGNORE INTO queue_state (id) VALUES (NEW.concert_id);
+    END IF;
+    SET NEW.seq = (SELECT next_seq FROM queue_seq WHERE id = NEW.concert_id);
+  END IF;
+END//
+DELIMITER ;
 
 -- Idempotency-Key replay store.  The key row is inserted in the same
 -- transaction as the request's effects, so an answer is stored exactly

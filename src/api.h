@@ -47,8 +47,10 @@ int api_health(struct api_ctx *c);
 int api_token_issue(struct api_ctx *c);
 int api_token_get(struct api_ctx *c);
 int api_token_release(struct api_ctx *c);
+int api_concerts(struct api_ctx *c);
 int api_dates(struct api_ctx *c);
 int api_seats(struct api_ctx *c);
+int api_seat_summary(struct api_ctx *c);
 int api_hold(struct api_ctx *c);
 int api_charge(struct api_ctx *c);
 int api_balance(struct api_ctx *c);
@@ -65,11 +67,17 @@ int api_pay_list(struct api_ctx *c);
 
 /*
  * Authorise an action that needs an admitted user: the token of c->p must
- * be ACTIVE and unexpired.  Returns 0 with user/seq filled, 1 when w was
- * set to a 401/403 answer, -1 on a database error.
+ * be ACTIVE and unexpired.  Returns 0 with user, concert (the line the
+ * token belongs to) and seq filled, 1 when w was set to a 401/403 answer,
+ * -1 on a database error.
  */
-int api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq,
-    int *unclaimed);
+int api_auth_active(struct api_ctx *c, unsigned char user[16], int *concert,
+    long long *seq, int *unclaimed);
+
+/* A token admits to its own concert only: 0 when token_concert is
+ * concert, else 1 with w set to 403 TOKEN_WRONG_CONCERT. */
+int api_token_concert_mismatch(struct api_ctx *c, int token_concert,
+    int concert);
 
 /*
  * api_auth_active() reads the token without a lock, so the admission may
@@ -81,11 +89,13 @@ int api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq,
  * claim: also record the token's first use (claimed_at), in the same
  * round trip when it is still unrecorded.
  */
-int api_token_still_active(struct api_ctx *c, long long seq, int claim);
+int api_token_still_active(struct api_ctx *c, int concert, long long seq,
+    int claim);
 
 /* Per-module statement preparation, called by api_prepare. */
 int api_token_prepare(void);
 int api_reservation_prepare(void);
+int api_concert_prepare(void);
 int api_balance_prepare(void);
 int api_payment_prepare(void);
 int api_ops_prepare(void);

@@ -82,7 +82,7 @@ static const unsigned char cursor_first_id[16] = {
 	" IFNULL(DATE_FORMAT(r.updated_at, " TIME_FMT "), '')," \
 	" IFNULL(LOWER(HEX(p.id)), ''), IFNULL(p.amount, 0)," \
 	" IFNULL(DATE_FORMAT(p.refunded_at, " TIME_FMT "), '')," \
-	" " CURSOR_TIME("r.created_at") \
+	" " CURSOR_TIME("r.created_at") ", r.concert_id" \
 	" FROM reservations r LEFT JOIN payments p ON p.reservation_id = r.id"
 
 #define PAY_COLS \
@@ -111,11 +111,11 @@ api_booking_prepare(void)
 	    OLDER_THAN("r"));
 	st_pay_list = db_stmt("SELECT " PAY_COLS " WHERE p.user_id = ?"
 	    OLDER_THAN("p"));
-	st_lock = db_stmt("SELECT user_id, DATE_FORMAT(concert_date,"
+	st_lock = db_stmt("SELECT user_id, concert_id, DATE_FORMAT(concert_date,"
 	    " '%Y-%m-%d'), seat_number, state FROM reservations"
 	    " WHERE id = ? FOR UPDATE");
-	st_seat_lock = db_stmt("SELECT state FROM seats"
-	    " WHERE concert_date = ? AND seat_number = ? FOR UPDATE");
+	st_seat_lock = db_stmt("SELECT state FROM seats WHERE concert_id = ?"
+	    " AND concert_date = ? AND seat_number = ? FOR UPDATE");
 	/* After both locks: "now" is after any wait. */
 	st_release = db_stmt("UPDATE reservations SET state = " SQL_RES_RELEASED
 	    ", updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND state = "
@@ -124,8 +124,8 @@ api_booking_prepare(void)
 	 * (HELD for a release, SOLD for a cancel). */
 	st_seat_free = db_stmt("UPDATE seats SET state = " SQL_SEAT_FREE
 	    ", hold_user = NULL, hold_expires_at = NULL, reservation_id = NULL"
-	    " WHERE concert_date = ? AND seat_number = ? AND state = ?"
-	    " AND reservation_id = ?");
+	    " WHERE concert_id = ? AND concert_date = ? AND seat_number = ?"
+	    " AND state = ? AND reservation_id = ?");
 	/* The cutoff is part of the UPDATE: a cancel that waited on a lock
 	 * is judged by the time it got it. */
 	st_refund_mark = db_stmt("UPDATE payments"
@@ -209,16 +209,18 @@ struct res_row {
 	long long seat, price, state, live, refund;
 	char expires[40], created[40], updated[40], pay[40], refunded[40];
 	char ctime[24];
+	long long concert;
 };
 
 static int
 res_fetch(struct db_stmt *st, struct res_row *x)
 {
-	return db_fetch(st, "usiiiissssiss", x->id, x->date, sizeof(x->date),
+	return db_fetch(st, "usiiiissssissi", x->id, x->date, sizeof(x->date),
 	    &x->seat, &x->price, &x->state, &x->live, x->expires,
 	    sizeof(x->expires), x->created, sizeof(x->created), x->updated,
 	    sizeof(x->updated), x->pay, sizeof(x->pay), &x->refund,
-	    x->refunded, sizeof(x->refunded), x->ctime, sizeof(x->ctime));
+	    x->refunded, sizeof(x->refunded), x->ctime, sizeof(x->ctime),
+	    &x->concert);
 }
 
 /* The reservation as the API shows it.  A HELD row past its deadline is
@@ -232,6 +234,7 @@ res_json(const struct res_row *x)
 	if (state == RES_HELD && !x->live)
 		state = RES_EXPIRED;
 	add_uuid(o, "reservationId", x->id);
+	json_object_object_add(o, "concertId", json_object_new_int64(x->concert));
 	json_object_object_add(o, "date", json_object_new_string(x->date));
 	json_object_object_add(o, "seatNumber", json_object_new_int64(x->seat));
 	json_object_object_add(o, "price", json_object_new_int64(x->price));
@@ -400,6 +403,7 @@ api_pay_list(struct api_ctx *c)
 
 /* The locked reservation of a release or a cancel. */
 struct locked {
+	long long concert;
 	char date[16];
 	long long seat, state;
 };
@@ -419,8 +423,8 @@ lock_own(struct api_ctx *c, const unsigned char *rid,
 
 	if (db_exec(st_lock, "u", rid) < 0)
 		return -1;
-	rc = db_fetch(st_lock, "usii", owner, l->date, sizeof(l->date),
-	    &l->seat, &l->state);
+	rc = db_fetch(st_lock, "uisii", owner, &l->concert, l->date,
+	    sizeof(l->date), &l->seat, &l->state);
 	db_done(st_lock);
 	if (rc < 0)
 		return -1;
@@ -430,7 +434,7 @@ lock_own(struct api_ctx *c, const unsigned char *rid,
 	}
 	/* Seat rows are never deleted while a reservation points at them;
 	 * an absent one makes the seat UPDATE below match nothing. */
-	if (db_exec(st_seat_lock, "si", l->date, l->seat) < 0 ||
+	if (db_exec(st_seat_lock, "isi", l->concert, l->date, l->seat) < 0 ||
 	    db_fetch(st_seat_lock, "i", &seat_state) < 0)
 		return -1;
 	db_done(st_seat_lock);
@@ -445,12 +449,13 @@ seat_free(const struct locked *l, int from, const unsigned char *rid)
 {
 	long long n;
 
-	if ((n = db_exec(st_seat_free, "siiu", l->date, l->seat,
+	if ((n = db_exec(st_seat_free, "isiiu", l->concert, l->date, l->seat,
 	    (long long)from, rid)) < 0)
 		return -1;
 	if (n != 1) {
-		log_error("seat %lld on %s is not %s by its reservation",
-		    l->seat, l->date, model_seat_state_name(from));
+		log_error("seat %lld on %s of concert %lld is not %s by its "
+		    "reservation", l->seat, l->date, l->concert,
+		    model_seat_state_name(from));
 		return -1;
 	}
 	return 0;

@@ -36,7 +36,8 @@ api_ops_prepare(void)
 	 * order, so everything above it is waiting or left the line: an O(1)
 	 * upper bound of the waiting count. */
 	st_queue = db_stmt("SELECT GREATEST(COALESCE((SELECT MAX(seq) FROM "
-	    "queue_tokens), 0) - serving_seq, 0), active_count, admit_rate, "
+	    "queue_tokens WHERE concert_id = 1), 0) - serving_seq, 0),"
+	    " active_count, admit_rate, "
 	    "admitted_total, expired_total, idle_total, unclaimed_total,"
 	    " max_active_tokens FROM queue_state WHERE id = 1");
 	/* Each consumer instance refreshes its row every 5 s; a row older
@@ -240,6 +241,11 @@ api_ops_queue(struct metrics_buf *b)
 		    "WAITING polls answered from the host's queue counters "
 		    "(no database round trip).", __atomic_load_n(
 		    &sb->queue.polls_shm, __ATOMIC_RELAXED));
+	if (sb != NULL)
+		api_ops_counter(b, "concert_queue_polls_overflow_total",
+		    "Polls of a concert that found no free line in the host's "
+		    "queue counters (answered from MySQL).", __atomic_load_n(
+		    &sb->queue.polls_overflow, __ATOMIC_RELAXED));
 	if (db_exec(st_lag, "") < 0 ||
 	    db_fetch(st_lag, "ii", &waiting, &active) != 1) {
 		db_done(st_lag);

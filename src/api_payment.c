@@ -61,17 +61,18 @@ int
 api_payment_prepare(void)
 {
 	st_res_lock = db_stmt("SELECT user_id,"
-	    " DATE_FORMAT(concert_date, '%Y-%m-%d'), seat_number, price, state"
-	    " FROM reservations WHERE id = ? FOR UPDATE");
+	    " DATE_FORMAT(concert_date, '%Y-%m-%d'), seat_number, price, state,"
+	    " concert_id FROM reservations WHERE id = ? FOR UPDATE");
 	st_seat_lock = db_stmt("SELECT state FROM seats"
-	    " WHERE concert_date = ? AND seat_number = ? FOR UPDATE");
+	    " WHERE concert_id = ? AND concert_date = ? AND seat_number = ?"
+	    " FOR UPDATE");
 	/* Both rows are locked when this runs, so "now" is after any wait
 	 * (and the locking read sees the latest row, not a snapshot). */
 	st_deadline = db_stmt("SELECT expires_at > UTC_TIMESTAMP(3)"
 	    " FROM reservations WHERE id = ? FOR UPDATE");
 	st_sell = db_stmt("UPDATE seats SET state = " SQL_SEAT_SOLD
 	    ", hold_expires_at = NULL"
-	    " WHERE concert_date = ? AND seat_number = ?"
+	    " WHERE concert_id = ? AND concert_date = ? AND seat_number = ?"
 	    " AND state = " SQL_SEAT_HELD " AND reservation_id = ?"
 	    " AND EXISTS (SELECT 1 FROM reservations r WHERE r.id = ?"
 	    "   AND r.expires_at > UTC_TIMESTAMP(3))");
@@ -86,12 +87,14 @@ api_payment_prepare(void)
 	    " WHERE id = ? AND state = " SQL_RES_HELD);
 	st_tok_end = db_stmt("UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
 	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3), end_reason = "
-	    SQL_TOKEN_END_PAID " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE
+	    SQL_TOKEN_END_PAID " WHERE concert_id = ? AND seq = ?"
+	    " AND state = " SQL_TOKEN_ACTIVE
 	    " AND expires_at > UTC_TIMESTAMP(3)");
-	/* The user row is ours (st_debit): a plain read, nothing waited on. */
+	/* The user row is ours (st_debit): a plain read, nothing waited on.
+	 * Only holds of the same concert keep its admission open. */
 	st_balance = db_stmt("SELECT u.balance, (SELECT COUNT(*)"
 	    " FROM reservations r WHERE r.user_id = u.id"
-	    " AND r.state = " SQL_RES_HELD
+	    " AND r.concert_id = ? AND r.state = " SQL_RES_HELD
 	    " AND r.expires_at > UTC_TIMESTAMP(3) AND r.id <> ?)"
 	    " FROM users u WHERE u.id = ?");
 	return st_res_lock && st_seat_lock && st_deadline && st_sell &&
@@ -107,17 +110,17 @@ api_pay(struct api_ctx *c)
 	unsigned char user[16], owner[16], pid[16];
 	char date[16], pid_s[UUID_STR_LEN];
 	const char *rid_s = c->p->v[P_RESERVATION_ID].s;
-	long long seq, seat, price, state, live, n, bal;
+	long long seq, seat, price, state, live, n, bal, concert = 0;
 	struct event *e;
 	json_object *o;
-	int rc, unclaimed;
+	int rc, unclaimed, tc;
 
-	if ((rc = api_auth_active(c, user, &seq, &unclaimed)) != 0)
+	if ((rc = api_auth_active(c, user, &tc, &seq, &unclaimed)) != 0)
 		return rc < 0 ? -1 : 0;
 	if (db_exec(st_res_lock, "u", rid) < 0)
 		return -1;
-	rc = db_fetch(st_res_lock, "usiii", owner, date, sizeof(date), &seat,
-	    &price, &state);
+	rc = db_fetch(st_res_lock, "usiiii", owner, date, sizeof(date), &seat,
+	    &price, &state, &concert);
 	db_done(st_res_lock);
 	if (rc < 0)
 		return -1;
@@ -128,7 +131,7 @@ api_pay(struct api_ctx *c)
 	/* Taken before any check, so that every check below holds until the
 	 * commit.  Seat rows are never deleted; if one were, the hold is
 	 * gone with it (the sell below would match nothing either). */
-	if (db_exec(st_seat_lock, "si", date, seat) < 0 ||
+	if (db_exec(st_seat_lock, "isi", concert, date, seat) < 0 ||
 	    (rc = db_fetch(st_seat_lock, "i", &n)) < 0)
 		return -1;
 	db_done(st_seat_lock);
@@ -137,6 +140,9 @@ api_pay(struct api_ctx *c)
 		    "the reservation belongs to another user");
 		return 0;
 	}
+	/* A token pays only for its own concert's seats. */
+	if (api_token_concert_mismatch(c, tc, (int)concert))
+		return 0;
 	if (state == RES_CONFIRMED) {
 		http_error(c->w, 409, "ALREADY_PAID",
 		    "the reservation is already paid");
@@ -165,7 +171,7 @@ api_pay(struct api_ctx *c)
 	}
 	/* Expired (the deadline is part of the UPDATE) or not held by this
 	 * reservation any more (lazy expiry let someone else take it). */
-	if ((n = db_exec(st_sell, "siuu", date, seat, rid, rid)) < 0)
+	if ((n = db_exec(st_sell, "isiuu", concert, date, seat, rid, rid)) < 0)
 		return -1;
 	if (n == 0) {
 		http_error(c->w, 409, "RESERVATION_EXPIRED",
@@ -190,7 +196,7 @@ api_pay(struct api_ctx *c)
 	}
 	if (db_exec(st_confirm, "u", rid) != 1)
 		return -1;
-	if (db_exec(st_balance, "uu", rid, user) < 0 ||
+	if (db_exec(st_balance, "iuu", concert, rid, user) < 0 ||
 	    db_fetch(st_balance, "ii", &bal, &n) != 1)
 		return -1;
 	db_done(st_balance);
@@ -200,7 +206,7 @@ api_pay(struct api_ctx *c)
 		/* Done shopping: the admission ends and frees a place.  The
 		 * UPDATE is the re-check: it ends only an ACTIVE, unexpired
 		 * admission. */
-		if ((n = db_exec(st_tok_end, "i", seq)) < 0)
+		if ((n = db_exec(st_tok_end, "ii", (long long)tc, seq)) < 0)
 			return -1;
 		if (n == 0) {
 			http_error(c->w, 403, "TOKEN_EXPIRED",
@@ -213,7 +219,7 @@ api_pay(struct api_ctx *c)
 			e->seq = seq;
 			e->reason = EVENT_REASON_PAID;
 		}
-	} else if ((rc = api_token_still_active(c, seq, unclaimed)) != 0)
+	} else if ((rc = api_token_still_active(c, tc, seq, unclaimed)) != 0)
 		return rc < 0 ? -1 : 0;
 	util_uuid_format(pid, pid_s);
 	o = json_object_new_object();

@@ -1,6 +1,13 @@
 /*
  * api_reservation: concert dates, seat maps and seat holds.
  *
+ * Every date, seat and hold belongs to a concert (issue 12): the
+ * request's concertId, or the default concert 1 when it has none, and
+ * every statement names it (the seat's primary key is (concert_id,
+ * concert_date, seat_number)).  A hold needs a token of the seat's
+ * concert: another concert's token is a 403 TOKEN_WRONG_CONCERT, before
+ * any row is touched.
+ *
  * Availability is computed, never trusted: a seat is available when it is
  * FREE, or HELD with hold_expires_at in the past (lazy expiry), so a seat
  * frees itself at its deadline whether or not the consumer has run.
@@ -42,7 +49,8 @@
 #include "util.h"
 
 static struct db_stmt *st_dates, *st_seats, *st_hold, *st_seat_exists,
-    *st_user_lock, *st_live_holds, *st_res_ins, *st_tok_extend;
+    *st_user_lock, *st_live_holds, *st_res_ins, *st_tok_extend,
+    *st_concert_exists, *st_seats_sec, *st_summary, *st_date_exists;
 
 #define SEAT_AVAILABLE \
 	"(s.state = " SQL_SEAT_FREE " OR (s.state = " SQL_SEAT_HELD \
@@ -52,62 +60,124 @@ int
 api_reservation_prepare(void)
 {
 	st_dates = db_stmt("SELECT DATE_FORMAT(d.concert_date, '%Y-%m-%d')"
-	    " FROM concert_dates d WHERE d.concert_date >= UTC_DATE()"
+	    " FROM concert_dates d WHERE d.concert_id = ?"
+	    " AND d.concert_date >= UTC_DATE()"
 	    " AND EXISTS (SELECT 1 FROM seats s"
-	    "   WHERE s.concert_date = d.concert_date AND " SEAT_AVAILABLE ")"
+	    "   WHERE s.concert_id = d.concert_id"
+	    "   AND s.concert_date = d.concert_date AND " SEAT_AVAILABLE ")"
 	    " ORDER BY d.concert_date");
 	st_seats = db_stmt("SELECT s.seat_number, s.price, " SEAT_AVAILABLE
+	    ", IFNULL(s.section, ''), IFNULL(s.grade, '')"
 	    " FROM concert_dates d LEFT JOIN seats s"
-	    "   ON s.concert_date = d.concert_date"
-	    " WHERE d.concert_date = ? ORDER BY s.seat_number");
+	    "   ON s.concert_id = d.concert_id"
+	    "   AND s.concert_date = d.concert_date"
+	    " WHERE d.concert_id = ? AND d.concert_date = ?"
+	    " ORDER BY s.seat_number");
+	/* One section's seats: the seats_section index (concert_id,
+	 * concert_date, section, ...). */
+	st_seats_sec = db_stmt("SELECT s.seat_number, s.price, " SEAT_AVAILABLE
+	    ", IFNULL(s.section, ''), IFNULL(s.grade, '')"
+	    " FROM concert_dates d LEFT JOIN seats s"
+	    "   ON s.concert_id = d.concert_id"
+	    "   AND s.concert_date = d.concert_date AND s.section = ?"
+	    " WHERE d.concert_id = ? AND d.concert_date = ?"
+	    " ORDER BY s.seat_number");
+	/* Free seats per section and grade of a date: one scan of the date's
+	 * part of seats_section, which covers every column read (no row
+	 * lookups), grouped in index order. */
+	st_summary = db_stmt("SELECT s.section, s.grade, COUNT(*),"
+	    " CAST(SUM(" SEAT_AVAILABLE ") AS SIGNED), MIN(s.price),"
+	    " MAX(s.price)"
+	    " FROM seats s WHERE s.concert_id = ? AND s.concert_date = ?"
+	    " GROUP BY s.section, s.grade ORDER BY s.section, s.grade");
+	st_date_exists = db_stmt("SELECT 1 FROM concert_dates"
+	    " WHERE concert_id = ? AND concert_date = ?");
+	st_concert_exists = db_stmt("SELECT 1 FROM concerts WHERE id = ?");
 	st_hold = db_stmt("UPDATE seats s SET s.state = " SQL_SEAT_HELD
 	    ", s.hold_user = ?,"
 	    " s.hold_expires_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND,"
 	    " s.reservation_id = ?"
-	    " WHERE s.concert_date = ? AND s.seat_number = ?"
+	    " WHERE s.concert_id = ? AND s.concert_date = ? AND s.seat_number = ?"
 	    " AND s.concert_date >= UTC_DATE() AND " SEAT_AVAILABLE);
 	st_seat_exists = db_stmt("SELECT concert_date >= UTC_DATE() FROM seats"
-	    " WHERE concert_date = ? AND seat_number = ?");
+	    " WHERE concert_id = ? AND concert_date = ? AND seat_number = ?");
 	/* The seat row is ours already (st_hold locked it): only the user
 	 * row can be waited on, and the hold's own writes are read back. */
 	st_user_lock = db_stmt("SELECT DATE_FORMAT(s.hold_expires_at,"
 	    " '%Y-%m-%d %H:%i:%s.%f'), s.price FROM users u JOIN seats s"
-	    " ON s.concert_date = ? AND s.seat_number = ?"
+	    " ON s.concert_id = ? AND s.concert_date = ? AND s.seat_number = ?"
 	    " WHERE u.id = ? FOR UPDATE");
 	st_live_holds = db_stmt("SELECT COUNT(*) FROM reservations"
 	    " WHERE user_id = ? AND state = " SQL_RES_HELD
 	    " AND expires_at > UTC_TIMESTAMP(3)");
 	st_res_ins = db_stmt("INSERT INTO reservations"
-	    " (id, user_id, concert_date, seat_number, price, state, expires_at)"
-	    " SELECT ?, ?, concert_date, seat_number, price, " SQL_RES_HELD ","
-	    " hold_expires_at"
-	    " FROM seats WHERE concert_date = ? AND seat_number = ?");
+	    " (id, user_id, concert_id, concert_date, seat_number, price, state,"
+	    " expires_at)"
+	    " SELECT ?, ?, concert_id, concert_date, seat_number, price, "
+	    SQL_RES_HELD ", hold_expires_at"
+	    " FROM seats WHERE concert_id = ? AND concert_date = ?"
+	    " AND seat_number = ?");
 	/* The admission outlives every hold made under it (+1 s margin), so
 	 * a hold can always be paid in time. */
 	st_tok_extend = db_stmt("UPDATE queue_tokens SET expires_at ="
 	    " GREATEST(expires_at, UTC_TIMESTAMP(3) + INTERVAL ? SECOND),"
 	    " claimed_at = IFNULL(claimed_at, UTC_TIMESTAMP(3))"
-	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
+	    " WHERE concert_id = ? AND seq = ? AND state = " SQL_TOKEN_ACTIVE);
 	return st_dates && st_seats && st_hold && st_seat_exists &&
-	    st_user_lock && st_live_holds && st_res_ins && st_tok_extend ?
-	    0 : -1;
+	    st_user_lock && st_live_holds && st_res_ins && st_tok_extend &&
+	    st_concert_exists && st_seats_sec && st_summary && st_date_exists &&
+	    api_concert_prepare() == 0 ? 0 : -1;
+}
+
+/* The request's concertId, or the default concert 1. */
+static long long
+req_concert(const struct api_ctx *c)
+{
+	return c->p->v[P_CONCERT_ID].present ? c->p->v[P_CONCERT_ID].i : 1;
+}
+
+/* Does concert exist?  1 / 0, -1 on a database error. */
+static int
+concert_exists(long long concert)
+{
+	long long one;
+	int rc;
+
+	if (db_exec(st_concert_exists, "i", concert) < 0)
+		return -1;
+	rc = db_fetch(st_concert_exists, "i", &one);
+	db_done(st_concert_exists);
+	return rc;
 }
 
 int
 api_dates(struct api_ctx *c)
 {
+	long long concert = req_concert(c);
 	json_object *a;
 	char date[16];
-	int rc;
+	int rc, n = 0;
 
-	if (db_exec(st_dates, "") < 0)
+	if (db_exec(st_dates, "i", concert) < 0)
 		return -1;
 	a = json_object_new_array();
-	while ((rc = db_fetch(st_dates, "s", date, sizeof(date))) == 1)
+	while ((rc = db_fetch(st_dates, "s", date, sizeof(date))) == 1) {
 		json_object_array_add(a, json_object_new_string(date));
+		n++;
+	}
 	if (rc < 0) {
 		json_object_put(a);
 		return -1;
+	}
+	/* Nothing on sale: an unknown concert is a 404 (the default one
+	 * always exists). */
+	if (n == 0 && concert != 1 && (rc = concert_exists(concert)) != 1) {
+		json_object_put(a);
+		if (rc < 0)
+			return -1;
+		http_error(c->w, 404, "CONCERT_NOT_FOUND", "no concert %lld",
+		    concert);
+		return 0;
 	}
 	http_json(c->w, 200, a);
 	return 0;
@@ -117,24 +187,35 @@ int
 api_seats(struct api_ctx *c)
 {
 	json_object *a;
-	long long num, price, avail;
+	long long num, price, avail, concert = req_concert(c);
+	const struct param_val *sec = &c->p->v[P_SECTION];
+	struct db_stmt *st = sec->present ? st_seats_sec : st_seats;
+	char section[24] = "", grade[16] = "";
 	int isnull, rc, rows = 0;
 
-	if (db_exec(st_seats, "s", c->p->v[P_DATE].s) < 0)
+	if (sec->present ?
+	    db_exec(st, "sis", sec->s, concert, c->p->v[P_DATE].s) < 0 :
+	    db_exec(st, "is", concert, c->p->v[P_DATE].s) < 0)
 		return -1;
 	a = json_object_new_array();
-	while ((rc = db_fetch(st_seats, "Nii", &num, &isnull, &price,
-	    &avail)) == 1) {
+	while ((rc = db_fetch(st, "Niiss", &num, &isnull, &price, &avail,
+	    section, sizeof(section), grade, sizeof(grade))) == 1) {
 		json_object *o;
 
 		rows++;
 		if (isnull)
-			continue;       /* a date without seats */
+			continue;       /* a date (or section) without seats */
 		o = json_object_new_object();
 		json_object_object_add(o, "seatNumber", json_object_new_int64(num));
 		json_object_object_add(o, "available",
 		    json_object_new_boolean(avail != 0));
 		json_object_object_add(o, "price", json_object_new_int64(price));
+		if (section[0] != '\0')
+			json_object_object_add(o, "section",
+			    json_object_new_string(section));
+		if (grade[0] != '\0')
+			json_object_object_add(o, "grade",
+			    json_object_new_string(grade));
 		json_object_array_add(a, o);
 	}
 	if (rc < 0) {
@@ -143,9 +224,73 @@ api_seats(struct api_ctx *c)
 	}
 	if (rows == 0) {
 		json_object_put(a);
+		if (concert != 1 && (rc = concert_exists(concert)) != 1) {
+			if (rc < 0)
+				return -1;
+			http_error(c->w, 404, "CONCERT_NOT_FOUND",
+			    "no concert %lld", concert);
+			return 0;
+		}
 		http_error(c->w, 404, "DATE_NOT_FOUND",
 		    "no concert on %s", c->p->v[P_DATE].s);
 		return 0;
+	}
+	http_json(c->w, 200, a);
+	return 0;
+}
+
+int
+api_seat_summary(struct api_ctx *c)
+{
+	const char *date = c->p->v[P_DATE].s;
+	long long concert = req_concert(c), seats, free_, lo, hi;
+	char section[24], grade[16];
+	json_object *a;
+	int rc, n = 0;
+
+	if (db_exec(st_summary, "is", concert, date) < 0)
+		return -1;
+	a = json_object_new_array();
+	while ((rc = db_fetch(st_summary, "ssiiii", section, sizeof(section),
+	    grade, sizeof(grade), &seats, &free_, &lo, &hi)) == 1) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "section", json_object_new_string(section));
+		json_object_object_add(o, "grade", json_object_new_string(grade));
+		json_object_object_add(o, "seats", json_object_new_int64(seats));
+		json_object_object_add(o, "free", json_object_new_int64(free_));
+		json_object_object_add(o, "minPrice", json_object_new_int64(lo));
+		json_object_object_add(o, "maxPrice", json_object_new_int64(hi));
+		json_object_array_add(a, o);
+		n++;
+	}
+	if (rc < 0) {
+		json_object_put(a);
+		return -1;
+	}
+	if (n == 0) {
+		/* Nothing grouped: a date without seats, or none at all. */
+		if (db_exec(st_date_exists, "is", concert, date) < 0) {
+			json_object_put(a);
+			return -1;
+		}
+		rc = db_fetch(st_date_exists, "i", &seats);
+		db_done(st_date_exists);
+		if (rc != 1) {
+			json_object_put(a);
+			if (rc < 0)
+				return -1;
+			if (concert != 1 && (rc = concert_exists(concert)) != 1) {
+				if (rc < 0)
+					return -1;
+				http_error(c->w, 404, "CONCERT_NOT_FOUND",
+				    "no concert %lld", concert);
+				return 0;
+			}
+			http_error(c->w, 404, "DATE_NOT_FOUND", "no concert on %s",
+			    date);
+			return 0;
+		}
 	}
 	http_json(c->w, 200, a);
 	return 0;
@@ -158,19 +303,21 @@ api_hold(struct api_ctx *c)
 	long long seat = c->p->v[P_SEAT_NUMBER].i;
 	unsigned char user[16], rid[16];
 	char rid_s[UUID_STR_LEN], exp[40], iso[ISO_TIME_LEN];
-	long long seq, n, future, price;
+	long long seq, n, future, price, concert = req_concert(c);
 	struct event *e;
 	json_object *o;
-	int rc, unclaimed;
+	int rc, unclaimed, tc;
 
-	if ((rc = api_auth_active(c, user, &seq, &unclaimed)) != 0)
+	if ((rc = api_auth_active(c, user, &tc, &seq, &unclaimed)) != 0)
 		return rc < 0 ? -1 : 0;
+	if (api_token_concert_mismatch(c, tc, (int)concert))
+		return 0;
 	util_uuid_new(rid);
-	if ((n = db_exec(st_hold, "uiusi", user,
-	    (long long)c->cfg->hold_ttl_seconds, rid, date, seat)) < 0)
+	if ((n = db_exec(st_hold, "uiuisi", user,
+	    (long long)c->cfg->hold_ttl_seconds, rid, concert, date, seat)) < 0)
 		return -1;
 	if (n == 0) {
-		if (db_exec(st_seat_exists, "si", date, seat) < 0)
+		if (db_exec(st_seat_exists, "isi", concert, date, seat) < 0)
 			return -1;
 		rc = db_fetch(st_seat_exists, "i", &future);
 		db_done(st_seat_exists);
@@ -189,7 +336,7 @@ api_hold(struct api_ctx *c)
 	}
 	/* The user row lock serialises this user's holds, so the count below
 	 * cannot be raced past max_holds_per_user. */
-	if (db_exec(st_user_lock, "siu", date, seat, user) < 0 ||
+	if (db_exec(st_user_lock, "isiu", concert, date, seat, user) < 0 ||
 	    db_fetch(st_user_lock, "si", exp, sizeof(exp), &price) != 1)
 		return -1;
 	db_done(st_user_lock);
@@ -203,14 +350,14 @@ api_hold(struct api_ctx *c)
 		    c->cfg->max_holds_per_user);
 		return 0;
 	}
-	if (db_exec(st_res_ins, "uusi", rid, user, date, seat) != 1)
+	if (db_exec(st_res_ins, "uuisi", rid, user, concert, date, seat) != 1)
 		return -1;
 	/* The admission must outlive the hold: if it ended meanwhile, no
 	 * hold (its owner could not pay for it). */
-	if ((rc = api_token_still_active(c, seq, 0)) != 0)
+	if ((rc = api_token_still_active(c, tc, seq, 0)) != 0)
 		return rc < 0 ? -1 : 0;
-	if (db_exec(st_tok_extend, "ii",
-	    (long long)c->cfg->hold_ttl_seconds + 1, seq) < 0)
+	if (db_exec(st_tok_extend, "iii",
+	    (long long)c->cfg->hold_ttl_seconds + 1, concert, seq) < 0)
 		return -1;
 	if (util_mysql_to_iso(exp, iso, sizeof(iso)) == -1)
 		return -1;
@@ -221,6 +368,7 @@ api_hold(struct api_ctx *c)
 	json_object_object_add(o, "date", json_object_new_string(date));
 	json_object_object_add(o, "seatNumber", json_object_new_int64(seat));
 	json_object_object_add(o, "price", json_object_new_int64(price));
+	json_object_object_add(o, "concertId", json_object_new_int64(concert));
 	http_json(c->w, 201, o);
 
 	if ((e = api_event(c, EVENT_SEAT_HELD)) != NULL) {

@@ -1,15 +1,26 @@
 /*
  * api_token: the waiting queue's front door.
  *
- *   POST   /token  {"userId"}  join the line (or get the live token back)
+ *   POST   /token  {"userId", "concertId"?}  join the concert's line (or
+ *                              get the live token back)
  *   GET    /token              poll: status, place, estimated wait, when to
  *                              poll again (pollAfterSeconds, Retry-After)
  *   DELETE /token              leave the line / end the admission
  *
- * Joining is one INSERT taking the next AUTO_INCREMENT seq (no shared row
- * is locked) and one primary-key UPDATE storing the token minted from it.
+ * Each concert has its own line (issue 12): a token row is (concert_id,
+ * seq), seq dense per concert.  Joining takes the next seq from the
+ * concert's counter (queue_seq.next_seq, one primary-key UPDATE whose row
+ * lock is held to the commit: joiners of one concert commit in seq order,
+ * so the committed seqs are always a prefix and no straggler commits
+ * under an admission's serving_seq; a row apart from queue_state, so a
+ * join never waits for an admission pass), mints the token from it and
+ * inserts the row.  One live
+ * token per user per concert (qt_concert_live).  A concert without a
+ * queue_state row yet gets one at its first join; an unknown concert is a
+ * 404 CONCERT_NOT_FOUND.
  *
- * A token proves its own seq (qtoken.h: seq || HMAC).  A forged token is
+ * A token proves its own concert and seq (qtoken.h: concert || seq ||
+ * HMAC).  A forged token is
  * refused before any database work.  A WAITING poll is answered from the
  * host's copy of the queue counters (scoreboard.h, struct
  * scoreboard_queue) without a database round trip: the token is still
@@ -26,6 +37,7 @@
  * about 1000 / QUEUE_REFRESH_MS such refreshes a second, whatever the
  * number of polls.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -43,7 +55,8 @@
 #define QUEUE_STALE_MS     2000    /* older than this: ask the database */
 #define QUEUE_LEASE_MS     2000    /* a refresher's lease */
 #define QUEUE_LEAVERS_MAX  16384   /* leavers read per refresh */
-#define QUEUE_SEEN_CHUNK   16      /* seqs per seen_at UPDATE (16 binds) */
+#define QUEUE_SEEN_CHUNK   15      /* seqs per seen_at UPDATE (+ concert:
+                                    * 16 binds) */
 #define QUEUE_SEEN_MAX     4096    /* seen marks written per refresh */
 /* Leavers are re-read this far back (s) beyond the last refresh: a
  * DELETE's expires_at is taken before its commit becomes visible. */
@@ -52,8 +65,9 @@
 #define QUEUE_LEAVERS_ALL_S   100000000
 
 static struct db_stmt *st_lookup, *st_live, *st_lapse_one, *st_user_ins,
-    *st_tok_ins, *st_tok_set, *st_qstate, *st_release, *st_still_active,
-    *st_claim, *st_claim_active, *st_leavers, *st_seen;
+    *st_tok_ins, *st_qstate, *st_release, *st_still_active,
+    *st_claim, *st_claim_active, *st_leavers, *st_seen, *st_next_seq,
+    *st_qstate_make, *st_qseq_make;
 
 /* Columns shared by lookups: seq, user, state, lapsed?, seconds left,
  * end reason, unclaimed? (admitted claim_seconds ago, never used),
@@ -72,56 +86,72 @@ api_token_prepare(void)
 {
 	st_lookup = db_stmt("SELECT " TOKEN_COLS ", s.serving_seq,"
 	    " s.admit_rate, s.max_active_tokens"
-	    " FROM queue_tokens t JOIN queue_state s ON s.id = 1"
-	    " WHERE t.seq = ?");
+	    " FROM queue_tokens t JOIN queue_state s ON s.id = t.concert_id"
+	    " WHERE t.concert_id = ? AND t.seq = ?");
 	st_live = db_stmt("SELECT " TOKEN_COLS
-	    " FROM queue_tokens t WHERE t.live_user = ? FOR UPDATE");
+	    " FROM queue_tokens t WHERE t.concert_id = ? AND t.live_user = ?"
+	    " FOR UPDATE");
 	st_lapse_one = db_stmt("UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
 	    ", live_user = NULL, end_reason = IF(expires_at <= UTC_TIMESTAMP(3), "
 	    SQL_TOKEN_END_LAPSED ", " SQL_TOKEN_END_UNCLAIMED ")"
-	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE
+	    " WHERE concert_id = ? AND seq = ? AND state = " SQL_TOKEN_ACTIVE
 	    " AND (expires_at <= UTC_TIMESTAMP(3) OR (? > 0 AND claimed_at IS NULL"
 	    " AND activated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND))");
 	st_user_ins = db_stmt("INSERT IGNORE INTO users (id) VALUES (?)");
-	/* The token is minted from the seq the INSERT takes: a random
-	 * placeholder first (the column is UNIQUE), the token right after. */
+	/* The concert's next seq, returned through LAST_INSERT_ID(expr) (the
+	 * statement's insert id): one round trip, the row locked to the
+	 * commit. */
+	st_next_seq = db_stmt("UPDATE queue_seq"
+	    " SET next_seq = LAST_INSERT_ID(next_seq + 1) WHERE id = ?");
+	/* A concert's first join makes its rows (nothing if the concert
+	 * does not exist). */
+	st_qseq_make = db_stmt("INSERT IGNORE INTO queue_seq (id)"
+	    " SELECT id FROM concerts WHERE id = ?");
+	st_qstate_make = db_stmt("INSERT IGNORE INTO queue_state (id)"
+	    " SELECT id FROM concerts WHERE id = ?");
+	/* The token is minted from the seq before the INSERT. */
 	st_tok_ins = db_stmt("INSERT INTO queue_tokens"
-	    " (token, user_id, live_user, state)"
-	    " VALUES (?, ?, ?, " SQL_TOKEN_WAITING ")");
-	st_tok_set = db_stmt("UPDATE queue_tokens SET token = ? WHERE seq = ?");
+	    " (seq, concert_id, token, user_id, live_user, state)"
+	    " VALUES (?, ?, ?, ?, ?, " SQL_TOKEN_WAITING ")");
 	st_qstate = db_stmt("SELECT serving_seq, admit_rate, max_active_tokens"
-	    " FROM queue_state WHERE id = 1");
+	    " FROM queue_state WHERE id = ?");
 	st_release = db_stmt("UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
 	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3), end_reason = "
-	    SQL_TOKEN_END_LEFT " WHERE seq = ? AND state IN (" SQL_TOKEN_WAITING
+	    SQL_TOKEN_END_LEFT " WHERE concert_id = ? AND seq = ?"
+	    " AND state IN (" SQL_TOKEN_WAITING
 	    ", " SQL_TOKEN_ACTIVE ")");
-	st_still_active = db_stmt("SELECT 1 FROM queue_tokens WHERE seq = ?"
+	st_still_active = db_stmt("SELECT 1 FROM queue_tokens"
+	    " WHERE concert_id = ? AND seq = ?"
 	    " AND state = " SQL_TOKEN_ACTIVE " AND expires_at > UTC_TIMESTAMP(3)"
 	    " FOR UPDATE");
 	st_claim = db_stmt("UPDATE queue_tokens SET claimed_at = UTC_TIMESTAMP(3)"
-	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE
+	    " WHERE concert_id = ? AND seq = ? AND state = " SQL_TOKEN_ACTIVE
 	    " AND claimed_at IS NULL");
 	/* still_active and the first use's record in one locking UPDATE:
 	 * a row is changed only when it is ACTIVE, unexpired and unclaimed. */
 	st_claim_active = db_stmt("UPDATE queue_tokens"
 	    " SET claimed_at = UTC_TIMESTAMP(3)"
-	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE
+	    " WHERE concert_id = ? AND seq = ? AND state = " SQL_TOKEN_ACTIVE
 	    " AND expires_at > UTC_TIMESTAMP(3) AND claimed_at IS NULL");
-	/* Tokens that left above the serving counter, recently (index
-	 * qt_state_exp: state, expires_at). */
+	/* Tokens of a concert that left above the serving counter, recently
+	 * (index qt_concert_state_exp: concert_id, state, expires_at). */
 	st_leavers = db_stmt("SELECT seq FROM queue_tokens"
-	    " WHERE state = " SQL_TOKEN_EXPIRED " AND expires_at >="
+	    " WHERE concert_id = ? AND state = " SQL_TOKEN_EXPIRED
+	    " AND expires_at >="
 	    " UTC_TIMESTAMP(3) - INTERVAL ? SECOND AND seq > ?"
 	    " LIMIT " MODEL_STR(QUEUE_LEAVERS_MAX));
 	st_seen = db_stmt("UPDATE queue_tokens SET seen_at = UTC_TIMESTAMP(3)"
-	    " WHERE state = " SQL_TOKEN_WAITING " AND seq IN"
-	    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	    " WHERE concert_id = ? AND state = " SQL_TOKEN_WAITING " AND seq IN"
+	    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	return st_lookup && st_live && st_lapse_one && st_user_ins &&
-	    st_tok_ins && st_tok_set && st_qstate && st_release &&
+	    st_tok_ins && st_next_seq && st_qstate_make && st_qseq_make &&
+	    st_qstate &&
+	    st_release &&
 	    st_still_active && st_claim && st_claim_active && st_leavers && st_seen ? 0 : -1;
 }
 
 struct token_row {
+	int concert;
 	long long seq;
 	unsigned char user[16];
 	long long state;
@@ -156,16 +186,16 @@ token_key(const struct config *cfg)
 	return qtoken_set_key(k, SCOREBOARD_QUEUE_KEY);
 }
 
-/* The seq the request's token proves.  1, or 0 when answered (401:
- * forged, or no key). */
+/* The concert and seq the request's token proves.  1, or 0 when answered
+ * (401: forged, or no key). */
 static int
-token_seq(struct api_ctx *c, long long *seq)
+token_seq(struct api_ctx *c, int *concert, long long *seq)
 {
 	if (token_key(c->cfg) == -1) {
 		http_error(c->w, 503, "INTERNAL", "no token key available");
 		return 0;
 	}
-	if (qtoken_verify(c->p->v[P_TOKEN].u, seq) == -1) {
+	if (qtoken_verify(c->p->v[P_TOKEN].u, concert, seq) == -1) {
 		http_error(c->w, 401, "TOKEN_INVALID", "unknown queue token");
 		return 0;
 	}
@@ -204,12 +234,12 @@ cap_of(const struct api_ctx *c, long long db_cap)
 
 /* Queue seq for the seen_at flush (idle detection), cheaply. */
 static void
-token_seen(const struct api_ctx *c, long long seq)
+token_seen(const struct api_ctx *c, int concert, long long seq)
 {
 	long idle = c->cfg->waiting_idle_seconds;
 
 	if (idle > 0)
-		scoreboard_queue_seen(seq, (uint32_t)(clock_mono_ms() / 1000),
+		scoreboard_queue_seen(concert, seq, (uint32_t)(clock_mono_ms() / 1000),
 		    (uint32_t)(idle / 4 > 0 ? idle / 4 : 1));
 }
 
@@ -245,7 +275,7 @@ token_body(struct api_ctx *c, const struct token_row *t)
 	char hex[TOKEN_STR_LEN];
 	long long left = 0, poll;
 
-	if (qtoken_mint(t->seq, tok) == -1)
+	if (qtoken_mint(t->concert, t->seq, tok) == -1)
 		memset(tok, 0, sizeof(tok));
 	if (state == TOKEN_WAITING)
 		return waiting_body(c, tok, queue_position(t->seq, t->serving),
@@ -290,7 +320,7 @@ queue_event(struct api_ctx *c, enum event_type type, const struct token_row *t,
 static int
 answer(struct api_ctx *c, struct token_row *t, int status)
 {
-	if (db_exec(st_qstate, "") < 0 ||
+	if (db_exec(st_qstate, "i", (long long)t->concert) < 0 ||
 	    db_fetch(st_qstate, "idi", &t->serving, &t->rate,
 	    &t->max_active) < 0)
 		return -1;
@@ -299,39 +329,57 @@ answer(struct api_ctx *c, struct token_row *t, int status)
 	return 0;
 }
 
-/* Write out up to QUEUE_SEEN_MAX pending seen marks.  0 / -1. */
+/* Order seen entries by (concert, seq), so one UPDATE names one concert. */
+static int
+seen_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Write out up to QUEUE_SEEN_MAX pending seen marks (of every concert),
+ * one UPDATE per concert and QUEUE_SEEN_CHUNK seqs.  0 / -1. */
 static int
 refresh_seen(void)
 {
+	static int64_t got[QUEUE_SEEN_MAX];
 	long long s[QUEUE_SEEN_CHUNK];
-	int64_t got[QUEUE_SEEN_CHUNK];
-	size_t n, i, total = 0;
+	size_t n, i, j, k;
 
-	while (total < QUEUE_SEEN_MAX &&
-	    (n = scoreboard_queue_take_seen(got, QUEUE_SEEN_CHUNK)) > 0) {
+	n = scoreboard_queue_take_seen(got, QUEUE_SEEN_MAX);
+	qsort(got, n, sizeof(got[0]), seen_cmp);
+	for (i = 0; i < n; i = j) {
+		int concert = SCOREBOARD_QUEUE_SEEN_CONCERT(got[i]);
+
 		/* Unused binds repeat the first seq (an IN list ignores
 		 * duplicates). */
-		for (i = 0; i < QUEUE_SEEN_CHUNK; i++)
-			s[i] = i < n ? got[i] : got[0];
-		if (db_exec(st_seen, "iiiiiiiiiiiiiiii", s[0], s[1], s[2], s[3],
-		    s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12],
-		    s[13], s[14], s[15]) < 0)
+		for (j = i, k = 0; j < n && k < QUEUE_SEEN_CHUNK &&
+		    SCOREBOARD_QUEUE_SEEN_CONCERT(got[j]) == concert; j++, k++)
+			s[k] = SCOREBOARD_QUEUE_SEEN_SEQ(got[j]);
+		for (; k < QUEUE_SEEN_CHUNK; k++)
+			s[k] = s[0];
+		if (db_exec(st_seen, "iiiiiiiiiiiiiiii", (long long)concert,
+		    s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9],
+		    s[10], s[11], s[12], s[13], s[14]) < 0)
 			return -1;
-		total += n;
 	}
 	return 0;
 }
 
 /*
- * Refresh the host's queue counters if they are due and we win the lease
- * (outside any transaction: GET /token only).  A failure leaves the old
- * counters, which age out after QUEUE_STALE_MS; the request goes on.
+ * Refresh the host's counters of concert if they are due and we win the
+ * lease (outside any transaction: GET /token only).  A failure leaves the
+ * old counters, which age out after QUEUE_STALE_MS; the request goes on.
+ * A concert that finds no free line is counted and asked of the database.
  */
 static void
-queue_refresh(void)
+queue_refresh(int concert)
 {
 	static int64_t leavers[QUEUE_LEAVERS_MAX];
-	static int64_t last_ok_ms;
+	/* When this process last refreshed each line, by concert id (ids
+	 * are at most QTOKEN_CONCERT_MAX). */
+	static int64_t last_ok_ms[QTOKEN_CONCERT_MAX + 1];
 	static int failing;           /* said once per failing streak */
 	long long serving = 0, max_active = 0, since_s, seq;
 	double rate = 0;
@@ -339,11 +387,14 @@ queue_refresh(void)
 	size_t n = 0;
 	int rc;
 
-	if (!scoreboard_queue_lease(now, QUEUE_REFRESH_MS, QUEUE_LEASE_MS))
+	if (concert < 1 || concert > QTOKEN_CONCERT_MAX)
+		return;
+	if (!scoreboard_queue_lease(concert, now, QUEUE_REFRESH_MS,
+	    QUEUE_LEASE_MS))
 		return;
 	if (refresh_seen() == -1)
 		goto fail;
-	if (db_exec(st_qstate, "") < 0)
+	if (db_exec(st_qstate, "i", (long long)concert) < 0)
 		goto fail;
 	rc = db_fetch(st_qstate, "idi", &serving, &rate, &max_active);
 	db_done(st_qstate);
@@ -351,18 +402,18 @@ queue_refresh(void)
 		goto fail;
 	/* last_ok_ms is this process's; another worker's refreshes are not
 	 * known here, so a first refresh in a worker reads every leaver. */
-	since_s = last_ok_ms > 0 ? (now - last_ok_ms) / 1000 +
+	since_s = last_ok_ms[concert] > 0 ? (now - last_ok_ms[concert]) / 1000 +
 	    QUEUE_LEAVERS_SLACK_S : QUEUE_LEAVERS_ALL_S;
-	if (db_exec(st_leavers, "ii", since_s, serving) < 0)
+	if (db_exec(st_leavers, "iii", (long long)concert, since_s, serving) < 0)
 		goto fail;
 	while ((rc = db_fetch(st_leavers, "i", &seq)) == 1)
 		if (n < QUEUE_LEAVERS_MAX)
 			leavers[n++] = seq;
 	if (rc < 0)
 		goto fail;
-	if (scoreboard_queue_publish(serving, rate, max_active, leavers, n,
-	    clock_mono_ms()) == 0)
-		last_ok_ms = now;
+	if (scoreboard_queue_publish(concert, serving, rate, max_active,
+	    leavers, n, clock_mono_ms()) == 0)
+		last_ok_ms[concert] = now;
 	if (failing) {
 		failing = 0;
 		log_info("queue counters refreshed again");
@@ -373,39 +424,43 @@ fail:
 	 * QUEUE_LEASE_MS, not at every poll, while the database is away. */
 	if (!failing) {
 		failing = 1;
-		log_warn("queue counters refresh failed: %s", db_error());
+		log_warn("queue counters refresh failed (concert %d): %s",
+		    concert, db_error());
 	}
 }
 
-/* Fetch the token named by seq (not locked).  1: found. */
+/* Fetch the token named by (concert, seq) (not locked).  1: found. */
 static int
-lookup(struct api_ctx *c, long long seq, struct token_row *t)
+lookup(struct api_ctx *c, int concert, long long seq, struct token_row *t)
 {
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	if (db_exec(st_lookup, "iii", (long long)c->cfg->claim_seconds,
-	    (long long)c->cfg->claim_seconds, seq) < 0)
+	if (db_exec(st_lookup, "iiii", (long long)c->cfg->claim_seconds,
+	    (long long)c->cfg->claim_seconds, (long long)concert, seq) < 0)
 		return -1;
 	rc = db_fetch(st_lookup, "iuiiiiiiidi", &t->seq, t->user, &t->state,
 	    &t->lapsed, &t->left, &t->reason, &t->unclaimed, &t->claimed,
 	    &t->serving, &t->rate, &t->max_active);
 	db_done(st_lookup);
+	t->concert = concert;
 	return rc;
 }
 
-/* The live token of user, locked.  1: found. */
+/* The live token of user in concert's line, locked.  1: found. */
 static int
-lookup_live(struct api_ctx *c, const unsigned char *user, struct token_row *t)
+lookup_live(struct api_ctx *c, int concert, const unsigned char *user,
+    struct token_row *t)
 {
 	int rc;
 
-	if (db_exec(st_live, "iiu", (long long)c->cfg->claim_seconds,
-	    (long long)c->cfg->claim_seconds, user) < 0)
+	if (db_exec(st_live, "iiiu", (long long)c->cfg->claim_seconds,
+	    (long long)c->cfg->claim_seconds, (long long)concert, user) < 0)
 		return -1;
 	rc = db_fetch(st_live, "iuiiiiii", &t->seq, t->user, &t->state,
 	    &t->lapsed, &t->left, &t->reason, &t->unclaimed, &t->claimed);
 	db_done(st_live);
+	t->concert = concert;
 	return rc;
 }
 
@@ -415,20 +470,55 @@ claim(const struct token_row *t)
 {
 	if (effective_state(t) != TOKEN_ACTIVE || t->claimed)
 		return 0;
-	return db_exec(st_claim, "i", t->seq) < 0 ? -1 : 0;
+	return db_exec(st_claim, "ii", (long long)t->concert, t->seq) < 0 ?
+	    -1 : 0;
 }
 
 /*
- * Is seq waiting, by the host's counters alone?  1 yes (v filled), 0 ask
- * the database.
+ * Is seq of concert waiting, by the host's counters alone?  1 yes (v
+ * filled), 0 ask the database.
  */
 static int
-waiting_by_counters(long long seq, struct scoreboard_queue_view *v)
+waiting_by_counters(int concert, long long seq,
+    struct scoreboard_queue_view *v)
 {
-	if (scoreboard_queue_read(seq, clock_mono_ms(), v) == -1)
+	if (scoreboard_queue_read(concert, seq, clock_mono_ms(), v) == -1)
 		return 0;
 	return v->age_ms <= QUEUE_STALE_MS && seq > v->serving_seq &&
 	    v->left == 0;
+}
+
+/* The request's concertId, or the default concert 1. */
+static int
+request_concert(const struct api_ctx *c)
+{
+	return c->p->v[P_CONCERT_ID].present ? (int)c->p->v[P_CONCERT_ID].i : 1;
+}
+
+/* Take the next seq of concert's line (its queue_seq row stays locked to
+ * the commit).  1 with *seq set, 0 when answered (404: no such
+ * concert), -1 on a database error. */
+static int
+next_seq(struct api_ctx *c, int concert, long long *seq)
+{
+	long long n;
+
+	if ((n = db_exec(st_next_seq, "i", (long long)concert)) < 0)
+		return -1;
+	if (n == 0) {
+		/* The concert's first join (or no such concert). */
+		if (db_exec(st_qstate_make, "i", (long long)concert) < 0 ||
+		    db_exec(st_qseq_make, "i", (long long)concert) < 0 ||
+		    (n = db_exec(st_next_seq, "i", (long long)concert)) < 0)
+			return -1;
+		if (n == 0) {
+			http_error(c->w, 404, "CONCERT_NOT_FOUND",
+			    "no concert %d", concert);
+			return 0;
+		}
+	}
+	*seq = (long long)db_insert_id(st_next_seq);
+	return 1;
 }
 
 int
@@ -436,7 +526,9 @@ api_token_issue(struct api_ctx *c)
 {
 	struct token_row t;
 	const unsigned char *user = c->p->v[P_USER_ID].u;
+	int concert = request_concert(c);
 	unsigned char tok[16];
+	long long seq;
 	int rc;
 
 	memset(&t, 0, sizeof(t));
@@ -444,38 +536,39 @@ api_token_issue(struct api_ctx *c)
 		http_error(c->w, 503, "INTERNAL", "no token key available");
 		return 0;
 	}
-	if ((rc = lookup_live(c, user, &t)) < 0)
+	if ((rc = lookup_live(c, concert, user, &t)) < 0)
 		return -1;
 	if (rc == 1 && effective_state(&t) != TOKEN_EXPIRED)
 		return answer(c, &t, 200);   /* same user: same token, same place */
-	if (rc == 1 && db_exec(st_lapse_one, "iii", t.seq,
+	if (rc == 1 && db_exec(st_lapse_one, "iiii", (long long)concert, t.seq,
 	    (long long)c->cfg->claim_seconds,
 	    (long long)c->cfg->claim_seconds) < 0)
 		return -1;
 	if (db_exec(st_user_ins, "u", user) < 0)
 		return -1;
-	if (util_random(tok, sizeof(tok)) == -1) {
-		http_error(c->w, 503, "INTERNAL", "no randomness available");
-		return 0;
+	if ((rc = next_seq(c, concert, &seq)) != 1)
+		return rc;
+	if (qtoken_mint(concert, seq, tok) == -1) {
+		log_error("token mint failed for concert %d seq %lld", concert,
+		    seq);
+		return -1;
 	}
-	if (db_exec(st_tok_ins, "uuu", tok, user, user) < 0) {
+	if (db_exec(st_tok_ins, "iiuuu", seq, (long long)concert, tok, user,
+	    user) < 0) {
 		if (db_errno() != DB_ER_DUP_ENTRY)
 			return -1;
 		/* A concurrent request for this user won the insert (we waited
 		 * on its unique-key lock until it committed): answer with its
-		 * token, read under lock. */
-		if (lookup_live(c, user, &t) != 1)
+		 * token, read under lock.  The seq we took stays unused (the
+		 * answer commits): a gap, which only makes the positions
+		 * behind it an upper bound (queue.h). */
+		if (lookup_live(c, concert, user, &t) != 1)
 			return -1;
 		return answer(c, &t, 200);
 	}
 	memset(&t, 0, sizeof(t));
-	t.seq = (long long)db_insert_id(st_tok_ins);
-	if (qtoken_mint(t.seq, tok) == -1) {
-		log_error("token mint failed for seq %lld", t.seq);
-		return -1;
-	}
-	if (db_exec(st_tok_set, "ui", tok, t.seq) < 0)
-		return -1;
+	t.concert = concert;
+	t.seq = seq;
 	memcpy(t.user, user, 16);
 	t.state = TOKEN_WAITING;
 	if (answer(c, &t, 201) == -1)
@@ -487,9 +580,10 @@ api_token_issue(struct api_ctx *c)
 /* lookup(), answering 404 when the row is gone.  1 found, 0 answered,
  * -1 database error. */
 static int
-lookup_or_404(struct api_ctx *c, long long seq, struct token_row *t)
+lookup_or_404(struct api_ctx *c, int concert, long long seq,
+    struct token_row *t)
 {
-	int rc = lookup(c, seq, t);
+	int rc = lookup(c, concert, seq, t);
 
 	if (rc == 0)
 		http_error(c->w, 404, "TOKEN_NOT_FOUND", "no such token");
@@ -502,25 +596,27 @@ api_token_get(struct api_ctx *c)
 	struct scoreboard_queue_view v;
 	struct token_row t;
 	long long seq;
-	int rc;
+	int rc, concert;
 
-	if (!token_seq(c, &seq))
+	if (!token_seq(c, &concert, &seq))
 		return 0;
-	queue_refresh();
-	if (waiting_by_counters(seq, &v)) {
+	queue_refresh(concert);
+	if (waiting_by_counters(concert, seq, &v)) {
 		scoreboard_queue_count_poll();
-		token_seen(c, seq);
+		token_seen(c, concert, seq);
 		http_json(c->w, 200, waiting_body(c, c->p->v[P_TOKEN].u,
 		    queue_position(seq, v.serving_seq), v.admit_rate,
 		    cap_of(c, v.max_active)));
 		return 0;
 	}
-	if ((rc = lookup_or_404(c, seq, &t)) != 1)
+	if (!scoreboard_queue_has_line(concert))
+		scoreboard_queue_count_overflow();
+	if ((rc = lookup_or_404(c, concert, seq, &t)) != 1)
 		return rc;
 	if (claim(&t) == -1)
 		return -1;
 	if (effective_state(&t) == TOKEN_WAITING)
-		token_seen(c, seq);
+		token_seen(c, concert, seq);
 	http_json(c->w, 200, token_body(c, &t));
 	return 0;
 }
@@ -530,13 +626,13 @@ api_token_release(struct api_ctx *c)
 {
 	struct token_row t;
 	long long n, seq;
-	int rc;
+	int rc, concert;
 
-	if (!token_seq(c, &seq))
+	if (!token_seq(c, &concert, &seq))
 		return 0;
-	if ((rc = lookup_or_404(c, seq, &t)) != 1)
+	if ((rc = lookup_or_404(c, concert, seq, &t)) != 1)
 		return rc;
-	if ((n = db_exec(st_release, "i", t.seq)) < 0)
+	if ((n = db_exec(st_release, "ii", (long long)concert, t.seq)) < 0)
 		return -1;
 	if (n == 1) {
 		t.state = TOKEN_EXPIRED;
@@ -544,7 +640,7 @@ api_token_release(struct api_ctx *c)
 		/* This host's polls read EXPIRED at once; other hosts' after
 		 * their next refresh.  (If the transaction rolls back, the
 		 * token reads from the database until serving passes it.) */
-		scoreboard_queue_mark_left(t.seq);
+		scoreboard_queue_mark_left(concert, t.seq);
 	} else if (effective_state(&t) != TOKEN_EXPIRED) {
 		t.state = TOKEN_EXPIRED;
 		t.reason = TOKEN_END_LEFT;
@@ -559,30 +655,30 @@ api_token_release(struct api_ctx *c)
 }
 
 int
-api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq,
-    int *unclaimed)
+api_auth_active(struct api_ctx *c, unsigned char user[16], int *concert,
+    long long *seq, int *unclaimed)
 {
 	struct scoreboard_queue_view v;
 	struct token_row t;
 	long long s;
-	int rc;
+	int rc, tc;
 
 	if (token_key(c->cfg) == -1) {
 		http_error(c->w, 503, "INTERNAL", "no token key available");
 		return 1;
 	}
-	if (qtoken_verify(c->p->v[P_TOKEN].u, &s) == -1) {
+	if (qtoken_verify(c->p->v[P_TOKEN].u, &tc, &s) == -1) {
 		http_error(c->w, 401, "TOKEN_INVALID", "unknown queue token");
 		return 1;
 	}
-	if (waiting_by_counters(s, &v)) {
+	if (waiting_by_counters(tc, s, &v)) {
 		http_error(c->w, 403, "TOKEN_NOT_ACTIVE",
 		    "the token is still waiting in the queue");
 		http_error_detail(c->w, "queuePosition", json_object_new_int64(
 		    queue_position(s, v.serving_seq)));
 		return 1;
 	}
-	if ((rc = lookup(c, s, &t)) < 0)
+	if ((rc = lookup(c, tc, s, &t)) < 0)
 		return -1;
 	if (rc == 0) {
 		http_error(c->w, 401, "TOKEN_INVALID", "unknown queue token");
@@ -594,6 +690,7 @@ api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq,
 		 * lock (api_token_still_active, or the hold's extension). */
 		*unclaimed = !t.claimed;
 		memcpy(user, t.user, 16);
+		*concert = tc;
 		*seq = t.seq;
 		return 0;
 	case TOKEN_WAITING: {
@@ -612,7 +709,21 @@ api_auth_active(struct api_ctx *c, unsigned char user[16], long long *seq,
 }
 
 int
-api_token_still_active(struct api_ctx *c, long long seq, int claim)
+api_token_concert_mismatch(struct api_ctx *c, int token_concert, int concert)
+{
+	if (token_concert == concert)
+		return 0;
+	http_error(c->w, 403, "TOKEN_WRONG_CONCERT",
+	    "the queue token admits to concert %d, not concert %d",
+	    token_concert, concert);
+	http_error_detail(c->w, "tokenConcertId",
+	    json_object_new_int64(token_concert));
+	return 1;
+}
+
+int
+api_token_still_active(struct api_ctx *c, int concert, long long seq,
+    int claim)
 {
 	long long one;
 	int rc;
@@ -620,12 +731,13 @@ api_token_still_active(struct api_ctx *c, long long seq, int claim)
 	if (claim) {
 		/* One round trip when it is the first use (most requests
 		 * with claim set); else (claimed meanwhile) the check. */
-		if ((rc = db_exec(st_claim_active, "i", seq)) < 0)
+		if ((rc = db_exec(st_claim_active, "ii", (long long)concert,
+		    seq)) < 0)
 			return -1;
 		if (rc == 1)
 			return 0;
 	}
-	if (db_exec(st_still_active, "i", seq) < 0)
+	if (db_exec(st_still_active, "ii", (long long)concert, seq) < 0)
 		return -1;
 	rc = db_fetch(st_still_active, "i", &one);
 	db_done(st_still_active);

@@ -13,8 +13,12 @@
 #define QTOKEN_MAC_BYTES (QTOKEN_LEN - QTOKEN_SEQ_BYTES)
 
 /* Domain separation: the key signs nothing else, but a version tag keeps
- * a later format from accepting these tokens by accident. */
-static const char qtoken_tag[] = "concert-qtoken-v1";
+ * one format from accepting the other's tokens by accident.  v1: the
+ * default concert (c = 0 on the wire); v2: any other concert.  Both tags
+ * have the same length. */
+static const char qtoken_tag_v1[] = "concert-qtoken-v1";
+static const char qtoken_tag_v2[] = "concert-qtoken-v2";
+#define QTOKEN_TAG_LEN (sizeof(qtoken_tag_v1) - 1)
 
 static unsigned char qt_key[QTOKEN_KEY_MAX];
 static size_t qt_key_len;
@@ -35,19 +39,20 @@ qtoken_have_key(void)
 	return qt_key_len > 0;
 }
 
-/* The MAC of the 6 seq bytes into mac[QTOKEN_MAC_BYTES].  0 / -1. */
+/* The MAC of the 6 concert and seq bytes into mac[QTOKEN_MAC_BYTES],
+ * under tag v1 (the default concert) or v2.  0 / -1. */
 static int
-qtoken_mac(const unsigned char seqb[QTOKEN_SEQ_BYTES],
+qtoken_mac(const unsigned char seqb[QTOKEN_SEQ_BYTES], int v1,
     unsigned char mac[QTOKEN_MAC_BYTES])
 {
-	unsigned char msg[sizeof(qtoken_tag) - 1 + QTOKEN_SEQ_BYTES];
+	unsigned char msg[QTOKEN_TAG_LEN + QTOKEN_SEQ_BYTES];
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
 	if (qt_key_len == 0)
 		return -1;
-	memcpy(msg, qtoken_tag, sizeof(qtoken_tag) - 1);
-	memcpy(msg + sizeof(qtoken_tag) - 1, seqb, QTOKEN_SEQ_BYTES);
+	memcpy(msg, v1 ? qtoken_tag_v1 : qtoken_tag_v2, QTOKEN_TAG_LEN);
+	memcpy(msg + QTOKEN_TAG_LEN, seqb, QTOKEN_SEQ_BYTES);
 	if (HMAC(EVP_sha256(), qt_key, (int)qt_key_len, msg, sizeof(msg), md,
 	    &mdlen) == NULL || mdlen < QTOKEN_MAC_BYTES)
 		return -1;
@@ -57,32 +62,61 @@ qtoken_mac(const unsigned char seqb[QTOKEN_SEQ_BYTES],
 }
 
 int
-qtoken_mint(long long seq, unsigned char tok[QTOKEN_LEN])
+qtoken_mint(int concert, long long seq, unsigned char tok[QTOKEN_LEN])
 {
-	int i;
+	int i, v1 = concert == 1;
 
-	if (seq < 1 || seq > QTOKEN_SEQ_MAX)
+	/* The default concert keeps the 6-byte seq of v1. */
+	if (seq < 1 || seq > (v1 ? QTOKEN_SEQ_MAX_V1 : QTOKEN_SEQ_MAX) ||
+	    concert < 1 || concert > QTOKEN_CONCERT_MAX)
 		return -1;
-	for (i = QTOKEN_SEQ_BYTES - 1; i >= 0; i--, seq >>= 8)
+	for (i = QTOKEN_SEQ_BYTES - 1; i >= (v1 ? 0 : 2); i--, seq >>= 8)
 		tok[i] = (unsigned char)(seq & 0xff);
-	return qtoken_mac(tok, tok + QTOKEN_SEQ_BYTES);
+	if (!v1) {
+		tok[0] = (unsigned char)(concert >> 8);
+		tok[1] = (unsigned char)(concert & 0xff);
+	}
+	return qtoken_mac(tok, v1, tok + QTOKEN_SEQ_BYTES);
+}
+
+/* Does tok carry the MAC of its 6 bytes under tag v1 / v2?  1 / 0, -1. */
+static int
+qtoken_check(const unsigned char tok[QTOKEN_LEN], int v1)
+{
+	unsigned char mac[QTOKEN_MAC_BYTES];
+
+	if (qtoken_mac(tok, v1, mac) == -1)
+		return -1;
+	return CRYPTO_memcmp(mac, tok + QTOKEN_SEQ_BYTES, QTOKEN_MAC_BYTES) == 0;
 }
 
 int
-qtoken_verify(const unsigned char tok[QTOKEN_LEN], long long *seq)
+qtoken_verify(const unsigned char tok[QTOKEN_LEN], int *concert,
+    long long *seq)
 {
-	unsigned char mac[QTOKEN_MAC_BYTES];
 	long long s = 0;
-	int i;
+	int i, c = (tok[0] << 8) | tok[1], rc;
 
-	if (qtoken_mac(tok, mac) == -1)
-		return -1;
-	if (CRYPTO_memcmp(mac, tok + QTOKEN_SEQ_BYTES, QTOKEN_MAC_BYTES) != 0)
+	/* c >= 2: a v2 token, or a v1 token whose seq needs more than 4
+	 * bytes; c = 0: only v1 (no concert 0 is minted). */
+	if (c >= 2 && (rc = qtoken_check(tok, 0)) != 0) {
+		if (rc < 0)
+			return -1;
+		for (i = 2; i < QTOKEN_SEQ_BYTES; i++)
+			s = (s << 8) | tok[i];
+		if (s < 1)
+			return -1;
+		*concert = c;
+		*seq = s;
+		return 0;
+	}
+	if (qtoken_check(tok, 1) != 1)
 		return -1;
 	for (i = 0; i < QTOKEN_SEQ_BYTES; i++)
 		s = (s << 8) | tok[i];
 	if (s < 1)
 		return -1;
+	*concert = 1;
 	*seq = s;
 	return 0;
 }

@@ -452,15 +452,45 @@ scoreboard_queue_key(void)
 	return sb->queue.key;
 }
 
-int
-scoreboard_queue_lease(int64_t now_ms, int64_t stale_ms, int64_t hold_ms)
+/* Concert's line, taking the first free one when claim is set; NULL when
+ * it has none (and none could be taken). */
+static struct scoreboard_queue_line *
+scoreboard_queue_line(int concert, int claim)
 {
-	struct scoreboard_queue *q;
+	int i;
+
+	if (sb == NULL || concert < 1)
+		return NULL;
+	for (i = 0; i < SCOREBOARD_QUEUES; i++) {
+		struct scoreboard_queue_line *l = &sb->queue.line[i];
+		int32_t c = __atomic_load_n(&l->concert, __ATOMIC_ACQUIRE);
+
+		if (c == concert)
+			return l;
+		if (c != 0)
+			continue;
+		/* The first free line ends the search: lines are taken in
+		 * order and never freed. */
+		if (!claim)
+			return NULL;
+		if (__atomic_compare_exchange_n(&l->concert, &c, concert, 0,
+		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return l;
+		if (c == concert)     /* another worker took it for us */
+			return l;
+	}
+	return NULL;
+}
+
+int
+scoreboard_queue_lease(int concert, int64_t now_ms, int64_t stale_ms,
+    int64_t hold_ms)
+{
+	struct scoreboard_queue_line *q;
 	int64_t until;
 
-	if (sb == NULL)
+	if ((q = scoreboard_queue_line(concert, 1)) == NULL)
 		return 0;
-	q = &sb->queue;
 	if (LOAD(&q->refreshed_ms) != 0 &&
 	    now_ms - LOAD(&q->refreshed_ms) < stale_ms)
 		return 0;
@@ -475,24 +505,25 @@ scoreboard_queue_lease(int64_t now_ms, int64_t stale_ms, int64_t hold_ms)
 }
 
 void
-scoreboard_queue_unlease(void)
+scoreboard_queue_unlease(int concert)
 {
-	if (sb != NULL)
-		STORE(&sb->queue.lease_until_ms, 0);
+	struct scoreboard_queue_line *q = scoreboard_queue_line(concert, 0);
+
+	if (q != NULL)
+		STORE(&q->lease_until_ms, 0);
 }
 
 int
-scoreboard_queue_publish(int64_t serving, double rate, int64_t max_active,
-    const int64_t *left, size_t nleft, int64_t now_ms)
+scoreboard_queue_publish(int concert, int64_t serving, double rate,
+    int64_t max_active, const int64_t *left, size_t nleft, int64_t now_ms)
 {
-	struct scoreboard_queue *q;
+	struct scoreboard_queue_line *q;
 	uint32_t s;
 	int64_t old, i;
 	size_t k;
 
-	if (sb == NULL)
+	if ((q = scoreboard_queue_line(concert, 1)) == NULL)
 		return -1;
-	q = &sb->queue;
 	s = LOAD(&q->seq);
 	if ((s & 1) || !__atomic_compare_exchange_n(&q->seq, &s, s + 1, 0,
 	    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
@@ -527,14 +558,13 @@ scoreboard_queue_publish(int64_t serving, double rate, int64_t max_active,
 }
 
 void
-scoreboard_queue_mark_left(int64_t seq)
+scoreboard_queue_mark_left(int concert, int64_t seq)
 {
-	struct scoreboard_queue *q;
+	struct scoreboard_queue_line *q;
 	int64_t serving;
 
-	if (sb == NULL)
+	if ((q = scoreboard_queue_line(concert, 0)) == NULL)
 		return;
-	q = &sb->queue;
 	serving = LOAD(&q->serving_seq);
 	if (seq > serving && seq <= serving + QW)
 		__atomic_fetch_or(&q->left[(seq % QW) / 64], 1ULL << (seq % 64),
@@ -542,15 +572,14 @@ scoreboard_queue_mark_left(int64_t seq)
 }
 
 int
-scoreboard_queue_read(int64_t seq, int64_t now_ms,
+scoreboard_queue_read(int concert, int64_t seq, int64_t now_ms,
     struct scoreboard_queue_view *v)
 {
-	struct scoreboard_queue *q;
+	struct scoreboard_queue_line *q;
 	int tries;
 
-	if (sb == NULL)
+	if ((q = scoreboard_queue_line(concert, 0)) == NULL)
 		return -1;
-	q = &sb->queue;
 	for (tries = 0; tries < 8; tries++) {
 		uint32_t s1 = __atomic_load_n(&q->seq, __ATOMIC_ACQUIRE), s2;
 		int64_t at;
@@ -578,23 +607,28 @@ scoreboard_queue_read(int64_t seq, int64_t now_ms,
 }
 
 void
-scoreboard_queue_seen(int64_t seq, uint32_t now_s, uint32_t every_s)
+scoreboard_queue_seen(int concert, int64_t seq, uint32_t now_s,
+    uint32_t every_s)
 {
-	struct scoreboard_queue *q;
+	struct scoreboard_queue_line *l;
 	uint32_t *t;
 	uint64_t idx;
 
 	if (sb == NULL || seq < 1)
 		return;
-	q = &sb->queue;
-	t = &q->touched[seq % QW];
-	if (LOAD(t) != 0 && now_s - LOAD(t) < every_s)
-		return;
-	STORE(t, now_s == 0 ? 1 : now_s);
+	/* A concert without a line here (all taken) is queued at every poll:
+	 * its seen_at must still be written. */
+	if ((l = scoreboard_queue_line(concert, 0)) != NULL) {
+		t = &l->touched[seq % QW];
+		if (LOAD(t) != 0 && now_s - LOAD(t) < every_s)
+			return;
+		STORE(t, now_s == 0 ? 1 : now_s);
+	}
 	/* A full ring overwrites the oldest entries: that seq's seen_at is
 	 * then late by one interval, never wrong the other way. */
-	idx = ADD(&q->seen_head, 1);
-	STORE(&q->seen[idx % SCOREBOARD_QUEUE_SEEN], seq);
+	idx = ADD(&sb->queue.seen_head, 1);
+	STORE(&sb->queue.seen[idx % SCOREBOARD_QUEUE_SEEN],
+	    SCOREBOARD_QUEUE_SEEN_KEY(concert, seq));
 }
 
 size_t
@@ -629,4 +663,17 @@ scoreboard_queue_count_poll(void)
 {
 	if (sb != NULL)
 		ADD(&sb->queue.polls_shm, 1);
+}
+
+int
+scoreboard_queue_has_line(int concert)
+{
+	return scoreboard_queue_line(concert, 0) != NULL;
+}
+
+void
+scoreboard_queue_count_overflow(void)
+{
+	if (sb != NULL)
+		ADD(&sb->queue.polls_overflow, 1);
 }

@@ -71,16 +71,24 @@ struct scoreboard_pool {
 } __attribute__((aligned(64)));
 
 /*
- * The host's copy of the waiting queue's counters (issue 10): what a
- * WAITING poll is answered from, without the database.
+ * The host's copy of the waiting queues' counters (issue 10; one line per
+ * concert since issue 12): what a WAITING poll is answered from, without
+ * the database.
  *
- * One worker at a time refreshes it from queue_state (the lease: whoever
- * finds it older than the refresh interval and wins the compare-and-swap
- * on lease_until_ms).  serving_seq, admit_rate, max_active and the `left`
- * bits are under the sequence counter `seq` (odd while the refresher
- * writes; entering takes it odd by compare-and-swap, so two refreshers
- * whose leases overlapped never write at once).  serving_seq only moves
- * forward.
+ * SCOREBOARD_QUEUES lines: a concert takes the first free one the first
+ * time one of its tokens is polled on this host (compare-and-swap of
+ * `concert` from 0; lines are taken in index order and never given back
+ * while the master runs, so "the first free line" ends every search).  A
+ * concert that finds none is answered from MySQL (polls_overflow counts
+ * those polls).
+ *
+ * In each line, one worker at a time refreshes it from its concert's
+ * queue_state row (the lease: whoever finds it older than the refresh
+ * interval and wins the compare-and-swap on lease_until_ms).
+ * serving_seq, admit_rate, max_active and the `left` bits are under the
+ * line's sequence counter `seq` (odd while the refresher writes; entering
+ * takes it odd by compare-and-swap, so two refreshers whose leases
+ * overlapped never write at once).  serving_seq only moves forward.
  *
  * left: bit (s % SCOREBOARD_QUEUE_WINDOW) is set when the token with seq
  * s left the line (DELETE /token) while above serving_seq; meaningful for
@@ -89,31 +97,49 @@ struct scoreboard_pool {
  * served the DELETE at once, and by the refresher for leavers seen on any
  * host; the refresher clears the bits that serving_seq passes.
  *
- * seen: a ring of seqs whose WAITING poll must reach queue_tokens.seen_at
- * (idle detection); workers append, the refresher writes them out in
- * batches.  touched[s % WINDOW] is when (s since the scoreboard started)
- * this host last queued s, so a seq is queued at most once per interval.
+ * seen: one ring for all lines of (concert, seq) pairs
+ * (SCOREBOARD_QUEUE_SEEN_KEY) whose WAITING poll must reach
+ * queue_tokens.seen_at (idle detection); workers append, any line's
+ * refresher writes them out in batches.  touched[s % WINDOW] of a line is
+ * when (s since the scoreboard started) this host last queued s, so a seq
+ * is queued at most once per interval.
  */
+#define SCOREBOARD_QUEUES       64           /* concerts with a line here */
 #define SCOREBOARD_QUEUE_WINDOW (1 << 18)
 #define SCOREBOARD_QUEUE_SEEN   65536        /* ring of seqs to flush */
 #define SCOREBOARD_QUEUE_KEY    32           /* per-start token key */
 
-struct scoreboard_queue {
+/* A seen ring entry: concert (1..65535) and seq (< 2^48) in one int64
+ * (never 0, the empty slot). */
+#define SCOREBOARD_QUEUE_SEEN_KEY(c, s) \
+	((int64_t)(((uint64_t)(c) << 48) | ((uint64_t)(s) & 0xffffffffffffULL)))
+#define SCOREBOARD_QUEUE_SEEN_CONCERT(k) ((int)((uint64_t)(k) >> 48))
+#define SCOREBOARD_QUEUE_SEEN_SEQ(k) \
+	((int64_t)((uint64_t)(k) & 0xffffffffffffULL))
+
+struct scoreboard_queue_line {
+	int32_t concert;              /* 0: free; set once */
 	uint32_t seq;                 /* odd while the counters change */
 	int32_t lease_pid;
+	int32_t pad_;
 	int64_t lease_until_ms;       /* CLOCK_MONOTONIC ms */
 	int64_t refreshed_ms;         /* last successful refresh; 0: never */
 	int64_t serving_seq;
 	int64_t max_active;           /* queue_state.max_active_tokens */
 	double admit_rate;
-	uint64_t polls_shm;           /* WAITING polls answered from here */
 	uint64_t refreshes;
+	uint64_t left[SCOREBOARD_QUEUE_WINDOW / 64];
+	uint32_t touched[SCOREBOARD_QUEUE_WINDOW];
+};
+
+struct scoreboard_queue {
+	uint64_t polls_shm;           /* WAITING polls answered from here */
+	uint64_t polls_overflow;      /* polls of a concert without a line */
 	uint64_t seen_head;           /* next ring index a worker writes */
 	uint64_t seen_tail;           /* next ring index the refresher reads */
 	unsigned char key[SCOREBOARD_QUEUE_KEY];
-	uint64_t left[SCOREBOARD_QUEUE_WINDOW / 64];
 	int64_t seen[SCOREBOARD_QUEUE_SEEN];        /* 0: slot empty */
-	uint32_t touched[SCOREBOARD_QUEUE_WINDOW];
+	struct scoreboard_queue_line line[SCOREBOARD_QUEUES];
 };
 
 /* What a reader learns of the queue, for one seq. */
@@ -228,39 +254,51 @@ struct metrics_route *scoreboard_route(int idx);
 /* The per-start token key (random, made by scoreboard_create), or NULL. */
 const unsigned char *scoreboard_queue_key(void);
 
-/* 1 when the counters are older than stale_ms (or were never filled) and
- * the caller took the refresh lease (held for at most hold_ms); the caller
- * must then call scoreboard_queue_publish() or scoreboard_queue_unlease(). */
-int scoreboard_queue_lease(int64_t now_ms, int64_t stale_ms, int64_t hold_ms);
+/* 1 when concert's counters are older than stale_ms (or were never
+ * filled) and the caller took the refresh lease (held for at most
+ * hold_ms); the caller must then call scoreboard_queue_publish() or
+ * scoreboard_queue_unlease().  Takes a line for the concert if it has
+ * none; 0 when none is free. */
+int scoreboard_queue_lease(int concert, int64_t now_ms, int64_t stale_ms,
+    int64_t hold_ms);
 
 /* Give the lease back without publishing (the refresh failed). */
-void scoreboard_queue_unlease(void);
+void scoreboard_queue_unlease(int concert);
 
 /*
- * Publish a refresh: the serving counter, rate and cap read from the
- * database, and left[0, nleft), seqs of tokens that left the line.  Drops
- * the lease.  Returns 0, or -1 when another refresher is writing (nothing
- * published).
+ * Publish a refresh of concert's line: the serving counter, rate and cap
+ * read from the database, and left[0, nleft), seqs of tokens that left
+ * the line.  Drops the lease.  Returns 0, or -1 when another refresher is
+ * writing or the concert has no line (nothing published).
  */
-int scoreboard_queue_publish(int64_t serving, double rate, int64_t max_active,
-    const int64_t *left, size_t nleft, int64_t now_ms);
+int scoreboard_queue_publish(int concert, int64_t serving, double rate,
+    int64_t max_active, const int64_t *left, size_t nleft, int64_t now_ms);
 
-/* Mark seq as having left the line (no-op outside the window). */
-void scoreboard_queue_mark_left(int64_t seq);
+/* Mark seq of concert as having left the line (no-op outside the window
+ * or without a line). */
+void scoreboard_queue_mark_left(int concert, int64_t seq);
 
-/* Read the counters as seen by seq.  0, or -1 (never refreshed, or the
- * refresher kept writing). */
-int scoreboard_queue_read(int64_t seq, int64_t now_ms,
+/* Read concert's counters as seen by seq.  0, or -1 (no line, never
+ * refreshed, or the refresher kept writing). */
+int scoreboard_queue_read(int concert, int64_t seq, int64_t now_ms,
     struct scoreboard_queue_view *v);
 
-/* A WAITING poll of seq at now_s (seconds): queue it for the seen_at
- * flush unless this host queued it less than every_s ago. */
-void scoreboard_queue_seen(int64_t seq, uint32_t now_s, uint32_t every_s);
+/* A WAITING poll of (concert, seq) at now_s (seconds): queue it for the
+ * seen_at flush unless this host queued it less than every_s ago. */
+void scoreboard_queue_seen(int concert, int64_t seq, uint32_t now_s,
+    uint32_t every_s);
 
 /* Count a WAITING poll answered from the counters. */
 void scoreboard_queue_count_poll(void);
 
-/* Take up to max queued seen seqs into out.  Returns how many. */
+/* 1 when concert has a line on this host. */
+int scoreboard_queue_has_line(int concert);
+
+/* Count a poll of a concert that found no free line (asked of MySQL). */
+void scoreboard_queue_count_overflow(void);
+
+/* Take up to max queued seen entries (SCOREBOARD_QUEUE_SEEN_KEY) into
+ * out.  Returns how many. */
 size_t scoreboard_queue_take_seen(int64_t *out, size_t max);
 
 /* --- readers --- */

@@ -136,6 +136,26 @@ check_date(const struct param_def *d, const char *s, long long max,
 	return PF_OK;
 }
 
+/* A section name: 1 to maxlen letters, digits, '-' or '_'. */
+static int
+check_section(const struct param_def *d, const char *s, long long max,
+    struct param_val *v, const char **what)
+{
+	size_t i, n = strlen(s);
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' &&
+		    s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '_'))
+			break;
+	if (n == 0 || i < n || n >= sizeof(v->s)) {
+		*what = "must be 1 to 16 letters, digits, '-' or '_'";
+		return PF_INVALID;
+	}
+	memcpy(v->s, s, n + 1);
+	return PF_OK;
+}
+
 /* A decimal integer (optional '-', no '+', no blanks) within [min, max]. */
 static int
 check_int(const struct param_def *d, const char *s, long long max,
@@ -283,6 +303,13 @@ const struct param_def validate_params_table[P__MAX] = {
 	[P_CURSOR] = { .name = "cursor", .sources = PSRC_BODY | PSRC_QUERY,
 	    .maxlen = PARAM_MAXLEN, .check = check_cursor,
 	    .reject = reject_field },
+	/* A concert id fits the 2 bytes a queue token gives it (qtoken.h). */
+	[P_CONCERT_ID] = { .name = "concertId",
+	    .sources = PSRC_BODY | PSRC_QUERY, .json_int = 1,
+	    .maxlen = PARAM_MAXLEN, .check = check_int, .min = 1,
+	    .max = 65535, .reject = reject_field },
+	[P_SECTION] = { .name = "section", .sources = PSRC_BODY | PSRC_QUERY,
+	    .maxlen = 16, .check = check_section, .reject = reject_field },
 };
 
 /* --- the engine --- */

@@ -17,6 +17,8 @@ enum param_key {
 	P_PATH_RESERVATION_ID, /* /reservations/{reservationId} */
 	P_LIMIT,             /* page size of a list */
 	P_CURSOR,            /* where a list's next page starts */
+	P_CONCERT_ID,        /* optional everywhere: absent = concert 1 */
+	P_SECTION,           /* a seat section of a venue */
 	P__MAX
 };
 

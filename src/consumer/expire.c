@@ -50,11 +50,12 @@ expire_init(void)
 	    "WHERE id = ? AND state = " SQL_RES_HELD " "
 	    "AND expires_at <= UTC_TIMESTAMP(3)");
 	st_res_get = db_stmt(
-	    "SELECT concert_date, seat_number FROM reservations WHERE id = ?");
+	    "SELECT concert_date, seat_number, concert_id FROM reservations "
+	    "WHERE id = ?");
 	st_seat_free = db_stmt(
 	    "UPDATE seats SET state = " SQL_SEAT_FREE ", hold_user = NULL, "
 	    "hold_expires_at = NULL, reservation_id = NULL "
-	    "WHERE concert_date = ? AND seat_number = ? "
+	    "WHERE concert_id = ? AND concert_date = ? AND seat_number = ? "
 	    "AND reservation_id = ? AND state = " SQL_SEAT_HELD);
 	st_sweep_sel = db_stmt(
 	    "SELECT id FROM reservations "
@@ -90,7 +91,7 @@ static enum db_tx_result
 expire_tx(void *arg)
 {
 	struct expire_job *j = arg;
-	long long n;
+	long long n, concert = 1;
 	int rc;
 
 	if ((n = db_exec(st_res_expire, "u", j->id)) < 0)
@@ -99,12 +100,13 @@ expire_tx(void *arg)
 		return DB_TX_ROLLBACK;  /* nothing written */
 	if (db_exec(st_res_get, "u", j->id) < 0)
 		return DB_TX_ERROR;
-	rc = db_fetch(st_res_get, "si", j->date, sizeof(j->date), &j->seat);
+	rc = db_fetch(st_res_get, "sii", j->date, sizeof(j->date), &j->seat,
+	    &concert);
 	db_done(st_res_get);
 	if (rc != 1)
 		return DB_TX_ERROR;
 	/* 0 rows is fine: the seat was re-held or already tidied. */
-	if (db_exec(st_seat_free, "siu", j->date, j->seat, j->id) < 0)
+	if (db_exec(st_seat_free, "isiu", concert, j->date, j->seat, j->id) < 0)
 		return DB_TX_ERROR;
 	return DB_TX_COMMIT;
 }

@@ -32,10 +32,13 @@ def check_invariants():
     max_holds = conf_int("max_holds_per_user", 4)
     f = []
     # Seats sold exactly once, paid once, at the price.
+    # A seat is (concert, date, seat number) since issue 12.
     _bad("SELECT s.concert_date, s.seat_number, COUNT(r.id) FROM seats s"
-         " LEFT JOIN reservations r ON r.concert_date = s.concert_date"
+         " LEFT JOIN reservations r ON r.concert_id = s.concert_id"
+         "  AND r.concert_date = s.concert_date"
          "  AND r.seat_number = s.seat_number AND r.state = 1"
-         " WHERE s.state = 2 GROUP BY s.concert_date, s.seat_number"
+         " WHERE s.state = 2"
+         " GROUP BY s.concert_id, s.concert_date, s.seat_number"
          " HAVING COUNT(r.id) <> 1",
          "SOLD seat without exactly one CONFIRMED reservation", f)
     _bad("SELECT s.concert_date, s.seat_number, HEX(s.reservation_id)"
@@ -45,13 +48,15 @@ def check_invariants():
     _bad("SELECT s.concert_date, s.seat_number, COUNT(p.id),"
          " MIN(p.amount), s.price FROM seats s"
          " LEFT JOIN payments p ON p.reservation_id = s.reservation_id"
-         " WHERE s.state = 2 GROUP BY s.concert_date, s.seat_number, s.price"
+         " WHERE s.state = 2"
+         " GROUP BY s.concert_id, s.concert_date, s.seat_number, s.price"
          " HAVING COUNT(p.id) <> 1 OR MIN(p.amount) <> s.price",
          "SOLD seat without exactly one payment of its price", f)
     _bad("SELECT s.concert_date, s.seat_number, s.state, r.concert_date,"
          " r.seat_number FROM seats s JOIN reservations r"
          " ON r.id = s.reservation_id WHERE s.state IN (1, 2) AND"
-         " (r.concert_date <> s.concert_date OR r.seat_number <> s.seat_number)",
+         " (r.concert_id <> s.concert_id OR r.concert_date <> s.concert_date"
+         " OR r.seat_number <> s.seat_number)",
          "seat pointing at a reservation of another seat", f)
     _bad("SELECT s.concert_date, s.seat_number FROM seats s"
          " WHERE s.state NOT IN (0, 1, 2) OR (s.state = 2 AND"
@@ -64,8 +69,8 @@ def check_invariants():
          " WHERE r.state = 1 GROUP BY r.id HAVING COUNT(p.id) <> 1",
          "CONFIRMED reservation without exactly one payment", f)
     _bad("SELECT HEX(r.id), s.state, HEX(s.reservation_id)"
-         " FROM reservations r JOIN seats s ON s.concert_date ="
-         " r.concert_date AND s.seat_number = r.seat_number"
+         " FROM reservations r JOIN seats s ON s.concert_id = r.concert_id"
+         " AND s.concert_date = r.concert_date AND s.seat_number = r.seat_number"
          " WHERE r.state = 1 AND (s.state <> 2 OR s.reservation_id <> r.id)",
          "CONFIRMED reservation whose seat is not SOLD to it", f)
     # A payment's reservation is CONFIRMED while it is not refunded, and
@@ -99,8 +104,8 @@ def check_invariants():
          " WHERE r.state IN (3, 4) AND s.state IN (1, 2)",
          "RELEASED/CANCELLED reservation still holding or owning its seat", f)
     _bad("SELECT HEX(r.id), s.state, HEX(s.reservation_id)"
-         " FROM reservations r JOIN seats s ON s.concert_date ="
-         " r.concert_date AND s.seat_number = r.seat_number"
+         " FROM reservations r JOIN seats s ON s.concert_id = r.concert_id"
+         " AND s.concert_date = r.concert_date AND s.seat_number = r.seat_number"
          " WHERE r.state = 0 AND r.expires_at > UTC_TIMESTAMP(3) + INTERVAL"
          " 1 SECOND AND (s.state <> 1 OR s.reservation_id <> r.id)",
          "live HELD reservation whose seat is not held for it", f)
@@ -110,7 +115,7 @@ def check_invariants():
          "user over max_holds_per_user live holds", f)
     _bad("SELECT concert_date, seat_number, COUNT(*) FROM reservations"
          " WHERE state = 0 AND expires_at > UTC_TIMESTAMP(3)"
-         " GROUP BY concert_date, seat_number HAVING COUNT(*) > 1",
+         " GROUP BY concert_id, concert_date, seat_number HAVING COUNT(*) > 1",
          "two live HELD reservations for one seat", f)
     # Money.
     _bad("SELECT HEX(u.id), u.balance, (SELECT COALESCE(SUM(l.delta), 0)"
@@ -135,9 +140,22 @@ def check_invariants():
          " 'REFUND') AND delta <= 0) OR (kind = 'PAYMENT' AND delta >= 0)",
          "ledger row with the wrong sign", f)
     # Queue.
-    _bad("SELECT HEX(user_id), COUNT(*) FROM queue_tokens"
-         " WHERE state IN (0, 1) GROUP BY user_id HAVING COUNT(*) > 1",
-         "user with two live tokens", f)
+    _bad("SELECT concert_id, HEX(user_id), COUNT(*) FROM queue_tokens"
+         " WHERE state IN (0, 1) GROUP BY concert_id, user_id"
+         " HAVING COUNT(*) > 1",
+         "user with two live tokens in one concert's line", f)
+    # Each concert's line is admitted to its own cap (issue 12).
+    _bad("SELECT t.concert_id, COUNT(*), q.max_active_tokens"
+         " FROM queue_tokens t JOIN queue_state q ON q.id = t.concert_id"
+         " WHERE t.state = 1 AND t.expires_at > UTC_TIMESTAMP(3)"
+         " AND q.max_active_tokens > 0"
+         " GROUP BY t.concert_id, q.max_active_tokens"
+         " HAVING COUNT(*) > q.max_active_tokens",
+         "concert with more live admissions than its cap", f)
+    _bad("SELECT t.concert_id, MAX(t.seq), n.next_seq FROM queue_tokens t"
+         " LEFT JOIN queue_seq n ON n.id = t.concert_id GROUP BY t.concert_id,"
+         " n.next_seq HAVING n.next_seq IS NULL OR MAX(t.seq) > n.next_seq",
+         "queue token beyond its concert's counter", f)
     _bad("SELECT seq FROM queue_tokens WHERE (state IN (0, 1) AND"
          " (live_user IS NULL OR live_user <> user_id)) OR"
          " (state = 2 AND live_user IS NOT NULL)",

@@ -58,9 +58,10 @@ def test_dates_are_ascending_unique_future_iso_dates():
     assert ds == sorted(set(ds))
     # exactly the dates from today on with an available seat
     want = [d for (d,) in sql(
-        "SELECT d.concert_date FROM concert_dates d WHERE d.concert_date >="
-        " UTC_DATE() AND EXISTS (SELECT 1 FROM seats s WHERE s.concert_date ="
-        " d.concert_date AND " + SEAT_AVAILABLE + ") ORDER BY 1")]
+        "SELECT d.concert_date FROM concert_dates d WHERE d.concert_id = 1"
+        " AND d.concert_date >= UTC_DATE() AND EXISTS (SELECT 1 FROM seats s"
+        " WHERE s.concert_id = 1 AND s.concert_date = d.concert_date AND "
+        + SEAT_AVAILABLE + ") ORDER BY 1")]
     assert ds == want, sorted(set(ds) ^ set(want))
 
 
@@ -134,7 +135,8 @@ def test_demo_dates_have_seat_maps():
         assert r.status == 200, r
         want = [{"seatNumber": int(n), "price": int(p), "available": a == "1"}
                 for n, p, a in sql("SELECT s.seat_number, s.price, " + SEAT_AVAILABLE +
-                                   " FROM seats s WHERE s.concert_date = '%s'"
+                                   " FROM seats s WHERE s.concert_id = 1"
+                                   " AND s.concert_date = '%s'"
                                    " ORDER BY s.seat_number" % d)]
         assert want and r.json == want, (d, r)
         assert all(s["price"] > 0 for s in want)

@@ -72,27 +72,86 @@ Test(qtoken, minted_token_verifies_to_its_seq, .init = key_setup)
 {
 	unsigned char t[QTOKEN_LEN];
 	long long seq = 0;
+	int concert = 0;
 
-	cr_assert_eq(qtoken_mint(123456789, t), 0);
-	cr_assert_eq(qtoken_verify(t, &seq), 0);
+	cr_assert_eq(qtoken_mint(1, 123456789, t), 0);
+	cr_assert_eq(qtoken_verify(t, &concert, &seq), 0);
 	cr_assert_eq(seq, 123456789);
-	cr_assert_eq(qtoken_mint(QTOKEN_SEQ_MAX, t), 0);
-	cr_assert_eq(qtoken_verify(t, &seq), 0);
+	cr_assert_eq(concert, 1);
+	cr_assert_eq(qtoken_mint(1, QTOKEN_SEQ_MAX_V1, t), 0);
+	cr_assert_eq(qtoken_verify(t, &concert, &seq), 0);
+	cr_assert_eq(seq, QTOKEN_SEQ_MAX_V1);
+	cr_assert_eq(concert, 1);
+}
+
+Test(qtoken, minted_token_verifies_to_its_concert, .init = key_setup)
+{
+	unsigned char t[QTOKEN_LEN];
+	long long seq = 0;
+	int concert = 0;
+
+	cr_assert_eq(qtoken_mint(2, 99, t), 0);
+	cr_assert_eq(qtoken_verify(t, &concert, &seq), 0);
+	cr_assert_eq(concert, 2);
+	cr_assert_eq(seq, 99);
+	cr_assert_eq(qtoken_mint(QTOKEN_CONCERT_MAX, QTOKEN_SEQ_MAX, t), 0);
+	cr_assert_eq(qtoken_verify(t, &concert, &seq), 0);
+	cr_assert_eq(concert, QTOKEN_CONCERT_MAX);
 	cr_assert_eq(seq, QTOKEN_SEQ_MAX);
+	cr_assert_eq(qtoken_mint(2, QTOKEN_SEQ_MAX + 1, t), -1);
+}
+
+/* The same seq in two lines: two different tokens, and the concert bytes
+ * cannot be moved to another line (the MAC covers them). */
+Test(qtoken, a_token_does_not_move_to_another_concert, .init = key_setup)
+{
+	unsigned char a[QTOKEN_LEN], b[QTOKEN_LEN];
+	long long seq;
+	int concert;
+
+	cr_assert_eq(qtoken_mint(1, 5, a), 0);
+	cr_assert_eq(qtoken_mint(3, 5, b), 0);
+	cr_assert_neq(memcmp(a, b, QTOKEN_LEN), 0);
+	b[1] = 4;
+	cr_assert_eq(qtoken_verify(b, &concert, &seq), -1);
+	a[1] = 3;                     /* concert 1's bytes read as concert 3 */
+	cr_assert_eq(qtoken_verify(a, &concert, &seq), -1);
+}
+
+Test(qtoken, concert_out_of_range_is_not_minted, .init = key_setup)
+{
+	unsigned char t[QTOKEN_LEN];
+
+	cr_assert_eq(qtoken_mint(0, 1, t), -1);
+	cr_assert_eq(qtoken_mint(QTOKEN_CONCERT_MAX + 1, 1, t), -1);
+}
+
+/* Known answer (Python's hmac) of another concert: 2 bytes concert, 4
+ * bytes seq, HMAC-SHA256(key, "concert-qtoken-v2" || those 6 bytes). */
+Test(qtoken, mac_of_another_concert_is_tagged_v2)
+{
+	static const unsigned char want[QTOKEN_LEN] = {
+		0x00, 0x07, 0x00, 0x00, 0x00, 0x05, 0xac, 0x52, 0x4c, 0x8b, 0x9e, 0x22, 0x3c, 0x3c, 0x9b, 0xbd,
+	};
+	unsigned char t[QTOKEN_LEN];
+
+	cr_assert_eq(qtoken_set_key("Jefe", 4), 0);
+	cr_assert_eq(qtoken_mint(7, 5, t), 0);
+	cr_assert_eq(memcmp(t, want, QTOKEN_LEN), 0);
 }
 
 Test(qtoken, any_flipped_bit_is_refused, .init = key_setup)
 {
 	unsigned char t[QTOKEN_LEN], u[QTOKEN_LEN];
 	long long seq = -1;
-	int i, b;
+	int i, b, concert;
 
-	cr_assert_eq(qtoken_mint(42, t), 0);
+	cr_assert_eq(qtoken_mint(42, 42, t), 0);
 	for (i = 0; i < QTOKEN_LEN; i++)
 		for (b = 0; b < 8; b++) {
 			memcpy(u, t, sizeof(u));
 			u[i] ^= (unsigned char)(1 << b);
-			cr_assert_eq(qtoken_verify(u, &seq), -1, "byte %d bit %d", i, b);
+			cr_assert_eq(qtoken_verify(u, &concert, &seq), -1, "byte %d bit %d", i, b);
 		}
 	cr_assert_eq(seq, -1);
 }
@@ -101,28 +160,30 @@ Test(qtoken, another_key_refuses_the_token, .init = key_setup)
 {
 	unsigned char t[QTOKEN_LEN];
 	long long seq;
+	int concert;
 
-	cr_assert_eq(qtoken_mint(7, t), 0);
+	cr_assert_eq(qtoken_mint(1, 7, t), 0);
 	cr_assert_eq(qtoken_set_key("another-secret", 14), 0);
-	cr_assert_eq(qtoken_verify(t, &seq), -1);
+	cr_assert_eq(qtoken_verify(t, &concert, &seq), -1);
 }
 
 Test(qtoken, seq_out_of_range_is_not_minted, .init = key_setup)
 {
 	unsigned char t[QTOKEN_LEN];
 
-	cr_assert_eq(qtoken_mint(0, t), -1);
-	cr_assert_eq(qtoken_mint(QTOKEN_SEQ_MAX + 1, t), -1);
+	cr_assert_eq(qtoken_mint(1, 0, t), -1);
+	cr_assert_eq(qtoken_mint(1, QTOKEN_SEQ_MAX_V1 + 1, t), -1);
 }
 
 Test(qtoken, nothing_is_signed_or_accepted_without_a_key)
 {
 	unsigned char t[QTOKEN_LEN] = { 0 };
 	long long seq;
+	int concert;
 
 	cr_assert_eq(qtoken_have_key(), 0);
-	cr_assert_eq(qtoken_mint(1, t), -1);
-	cr_assert_eq(qtoken_verify(t, &seq), -1);
+	cr_assert_eq(qtoken_mint(1, 1, t), -1);
+	cr_assert_eq(qtoken_verify(t, &concert, &seq), -1);
 	cr_assert_eq(qtoken_set_key("", 0), -1);
 }
 
@@ -137,6 +198,6 @@ Test(qtoken, mac_is_hmac_sha256_of_tag_and_seq)
 	unsigned char t[QTOKEN_LEN];
 
 	cr_assert_eq(qtoken_set_key("Jefe", 4), 0);
-	cr_assert_eq(qtoken_mint(1, t), 0);
+	cr_assert_eq(qtoken_mint(1, 1, t), 0);
 	cr_assert_eq(memcmp(t, want, QTOKEN_LEN), 0);
 }

@@ -13,7 +13,7 @@
 #define STUB(fn) int fn(struct api_ctx *c) { (void)c; return 0; }
 STUB(api_ping) STUB(api_health) STUB(api_status) STUB(api_metrics)
 STUB(api_token_issue) STUB(api_token_get) STUB(api_token_release)
-STUB(api_dates) STUB(api_seats) STUB(api_hold) STUB(api_charge)
+STUB(api_concerts) STUB(api_dates) STUB(api_seats) STUB(api_seat_summary) STUB(api_hold) STUB(api_charge)
 STUB(api_balance) STUB(api_pay)
 STUB(api_res_get) STUB(api_res_list) STUB(api_res_release) STUB(api_res_cancel)
 STUB(api_pay_list)

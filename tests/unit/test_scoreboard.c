@@ -330,22 +330,22 @@ Test(scoreboard_queue, nothing_is_known_before_the_first_refresh)
 	struct scoreboard_queue_view v;
 
 	create();
-	cr_assert_eq(scoreboard_queue_read(5, 1000, &v), -1);
+	cr_assert_eq(scoreboard_queue_read(1, 5, 1000, &v), -1);
 	cr_assert_not_null(scoreboard_queue_key());
 }
 
 Test(scoreboard_queue, one_refresher_at_a_time_and_only_when_due)
 {
 	create();
-	cr_assert_eq(scoreboard_queue_lease(1000, 200, 2000), 1);
-	cr_assert_eq(scoreboard_queue_lease(1001, 200, 2000), 0, "leased");
-	cr_assert_eq(scoreboard_queue_publish(10, 2.5, 100, NULL, 0, 1002), 0);
-	cr_assert_eq(scoreboard_queue_lease(1100, 200, 2000), 0, "fresh");
-	cr_assert_eq(scoreboard_queue_lease(1300, 200, 2000), 1, "due");
-	scoreboard_queue_unlease();
+	cr_assert_eq(scoreboard_queue_lease(1, 1000, 200, 2000), 1);
+	cr_assert_eq(scoreboard_queue_lease(1, 1001, 200, 2000), 0, "leased");
+	cr_assert_eq(scoreboard_queue_publish(1, 10, 2.5, 100, NULL, 0, 1002), 0);
+	cr_assert_eq(scoreboard_queue_lease(1, 1100, 200, 2000), 0, "fresh");
+	cr_assert_eq(scoreboard_queue_lease(1, 1300, 200, 2000), 1, "due");
+	scoreboard_queue_unlease(1);
 	/* A lease that outlived its holder is taken over. */
-	cr_assert_eq(scoreboard_queue_lease(1301, 200, 2000), 1);
-	cr_assert_eq(scoreboard_queue_lease(3400, 200, 2000), 1);
+	cr_assert_eq(scoreboard_queue_lease(1, 1301, 200, 2000), 1);
+	cr_assert_eq(scoreboard_queue_lease(1, 3400, 200, 2000), 1);
 }
 
 Test(scoreboard_queue, publish_then_read)
@@ -354,18 +354,18 @@ Test(scoreboard_queue, publish_then_read)
 	int64_t left[] = { 12, 15, 3 /* below serving: ignored */ };
 
 	create();
-	cr_assert_eq(scoreboard_queue_publish(10, 2.5, 100, left, 3, 1000), 0);
-	cr_assert_eq(scoreboard_queue_read(11, 1150, &v), 0);
+	cr_assert_eq(scoreboard_queue_publish(1, 10, 2.5, 100, left, 3, 1000), 0);
+	cr_assert_eq(scoreboard_queue_read(1, 11, 1150, &v), 0);
 	cr_assert_eq(v.serving_seq, 10);
 	cr_assert_eq(v.max_active, 100);
 	cr_assert_float_eq(v.admit_rate, 2.5, 1e-9);
 	cr_assert_eq(v.age_ms, 150);
 	cr_assert_eq(v.left, 0);
-	cr_assert_eq(scoreboard_queue_read(12, 1150, &v), 0);
+	cr_assert_eq(scoreboard_queue_read(1, 12, 1150, &v), 0);
 	cr_assert_eq(v.left, 1);
-	cr_assert_eq(scoreboard_queue_read(10, 1150, &v), 0);
+	cr_assert_eq(scoreboard_queue_read(1, 10, 1150, &v), 0);
 	cr_assert_eq(v.left, -1, "at serving: the database decides");
-	cr_assert_eq(scoreboard_queue_read(10 + SCOREBOARD_QUEUE_WINDOW + 1,
+	cr_assert_eq(scoreboard_queue_read(1, 10 + SCOREBOARD_QUEUE_WINDOW + 1,
 	    1150, &v), 0);
 	cr_assert_eq(v.left, -1, "beyond the window");
 }
@@ -377,13 +377,13 @@ Test(scoreboard_queue, serving_only_moves_forward_and_clears_what_it_passes)
 	int64_t reused = 12 + SCOREBOARD_QUEUE_WINDOW;
 
 	create();
-	cr_assert_eq(scoreboard_queue_publish(10, 1, 1, left, 1, 1000), 0);
-	cr_assert_eq(scoreboard_queue_publish(20, 1, 1, NULL, 0, 1200), 0);
+	cr_assert_eq(scoreboard_queue_publish(1, 10, 1, 1, left, 1, 1000), 0);
+	cr_assert_eq(scoreboard_queue_publish(1, 20, 1, 1, NULL, 0, 1200), 0);
 	/* seq 12's bit now stands for 12 + WINDOW, which did not leave. */
-	cr_assert_eq(scoreboard_queue_read(reused, 1200, &v), 0);
+	cr_assert_eq(scoreboard_queue_read(1, reused, 1200, &v), 0);
 	cr_assert_eq(v.left, 0);
-	cr_assert_eq(scoreboard_queue_publish(15, 1, 1, NULL, 0, 1400), 0);
-	cr_assert_eq(scoreboard_queue_read(16, 1400, &v), 0);
+	cr_assert_eq(scoreboard_queue_publish(1, 15, 1, 1, NULL, 0, 1400), 0);
+	cr_assert_eq(scoreboard_queue_read(1, 16, 1400, &v), 0);
 	cr_assert_eq(v.serving_seq, 20);
 }
 
@@ -392,13 +392,24 @@ Test(scoreboard_queue, a_leaver_marked_by_its_host_reads_left_at_once)
 	struct scoreboard_queue_view v;
 
 	create();
-	cr_assert_eq(scoreboard_queue_publish(10, 1, 1, NULL, 0, 1000), 0);
-	scoreboard_queue_mark_left(11);
-	scoreboard_queue_mark_left(5);          /* below serving: no-op */
-	cr_assert_eq(scoreboard_queue_read(11, 1000, &v), 0);
+	cr_assert_eq(scoreboard_queue_publish(1, 10, 1, 1, NULL, 0, 1000), 0);
+	scoreboard_queue_mark_left(1, 11);
+	scoreboard_queue_mark_left(1, 5);          /* below serving: no-op */
+	cr_assert_eq(scoreboard_queue_read(1, 11, 1000, &v), 0);
 	cr_assert_eq(v.left, 1);
-	cr_assert_eq(scoreboard_queue_read(13, 1000, &v), 0);
+	cr_assert_eq(scoreboard_queue_read(1, 13, 1000, &v), 0);
 	cr_assert_eq(v.left, 0);
+}
+
+Test(scoreboard_queue, seen_without_a_line_is_queued_at_every_poll)
+{
+	int64_t out[8];
+
+	create();
+	scoreboard_queue_seen(1, 7, 100, 10);
+	scoreboard_queue_seen(1, 7, 105, 10);   /* no line: no interval */
+	cr_assert_eq(scoreboard_queue_take_seen(out, 8), 2);
+	cr_assert_eq(scoreboard_queue_take_seen(out, 8), 0);
 }
 
 Test(scoreboard_queue, seen_marks_once_per_interval_and_drain_in_order)
@@ -406,13 +417,58 @@ Test(scoreboard_queue, seen_marks_once_per_interval_and_drain_in_order)
 	int64_t out[8];
 
 	create();
-	scoreboard_queue_seen(7, 100, 10);
-	scoreboard_queue_seen(7, 105, 10);      /* too soon: not again */
-	scoreboard_queue_seen(8, 105, 10);
-	scoreboard_queue_seen(7, 110, 10);      /* an interval later */
-	cr_assert_eq(scoreboard_queue_take_seen(out, 8), 3);
-	cr_assert_eq(out[0], 7);
-	cr_assert_eq(out[1], 8);
-	cr_assert_eq(out[2], 7);
+	cr_assert_eq(scoreboard_queue_publish(1, 0, 1, 1, NULL, 0, 50), 0);
+	cr_assert_eq(scoreboard_queue_publish(2, 0, 1, 1, NULL, 0, 50), 0);
+	scoreboard_queue_seen(1, 7, 100, 10);
+	scoreboard_queue_seen(1, 7, 105, 10);   /* too soon: not again */
+	scoreboard_queue_seen(1, 8, 105, 10);
+	scoreboard_queue_seen(2, 7, 105, 10);   /* another line's 7 */
+	scoreboard_queue_seen(1, 7, 110, 10);   /* an interval later */
+	cr_assert_eq(scoreboard_queue_take_seen(out, 8), 4);
+	cr_assert_eq(out[0], SCOREBOARD_QUEUE_SEEN_KEY(1, 7));
+	cr_assert_eq(out[1], SCOREBOARD_QUEUE_SEEN_KEY(1, 8));
+	cr_assert_eq(out[2], SCOREBOARD_QUEUE_SEEN_KEY(2, 7));
+	cr_assert_eq(SCOREBOARD_QUEUE_SEEN_CONCERT(out[2]), 2);
+	cr_assert_eq(SCOREBOARD_QUEUE_SEEN_SEQ(out[2]), 7);
+	cr_assert_eq(out[3], SCOREBOARD_QUEUE_SEEN_KEY(1, 7));
 	cr_assert_eq(scoreboard_queue_take_seen(out, 8), 0);
+}
+
+/* Issue 12: each concert has its own counters. */
+Test(scoreboard_queue, concerts_have_separate_lines)
+{
+	struct scoreboard_queue_view v;
+
+	create();
+	cr_assert_eq(scoreboard_queue_publish(1, 10, 1, 5, NULL, 0, 1000), 0);
+	cr_assert_eq(scoreboard_queue_publish(3, 40, 2, 7, NULL, 0, 1000), 0);
+	scoreboard_queue_mark_left(3, 41);
+	cr_assert_eq(scoreboard_queue_read(1, 41, 1000, &v), 0);
+	cr_assert_eq(v.serving_seq, 10);
+	cr_assert_eq(v.max_active, 5);
+	cr_assert_eq(v.left, 0, "concert 3's leaver is not concert 1's");
+	cr_assert_eq(scoreboard_queue_read(3, 41, 1000, &v), 0);
+	cr_assert_eq(v.serving_seq, 40);
+	cr_assert_eq(v.left, 1);
+	cr_assert_eq(scoreboard_queue_read(2, 41, 1000, &v), -1, "no line");
+}
+
+Test(scoreboard_queue, a_concert_beyond_the_lines_is_refused)
+{
+	struct scoreboard_queue_view v;
+	int c;
+
+	create();
+	for (c = 1; c <= SCOREBOARD_QUEUES; c++)
+		cr_assert_eq(scoreboard_queue_lease(c, 1000, 200, 2000), 1);
+	cr_assert_eq(scoreboard_queue_lease(SCOREBOARD_QUEUES + 1, 1000, 200,
+	    2000), 0);
+	cr_assert_eq(scoreboard_queue_publish(SCOREBOARD_QUEUES + 1, 1, 1, 1,
+	    NULL, 0, 1000), -1);
+	cr_assert_eq(scoreboard_queue_read(SCOREBOARD_QUEUES + 1, 5, 1000, &v),
+	    -1);
+	/* Its polls still reach seen_at. */
+	scoreboard_queue_seen(SCOREBOARD_QUEUES + 1, 5, 100, 10);
+	scoreboard_queue_seen(SCOREBOARD_QUEUES + 1, 5, 101, 10);
+	cr_assert_eq(scoreboard_queue_take_seen((int64_t[4]){ 0 }, 4), 2);
 }

@@ -305,6 +305,13 @@ static struct row_case row_cases[] = {
 	  "\"20261301193200123\"", 400, "VALIDATION_ERROR",
 	  "'cursor' is not a cursor this server returned", "", 0, "", "",
 	  400, "MISSING_FIELD", 1 },
+	{ P_CONCERT_ID, "2", "2", "\"2\"", 400, "VALIDATION_ERROR",
+	  "'concertId' must be an integer", "65536", 400,
+	  "VALIDATION_ERROR", "'concertId' must be between 1 and 65535",
+	  400, "MISSING_FIELD", 1 },
+	{ P_SECTION, "\"S01\"", "S01", "\"a b\"", 400, "VALIDATION_ERROR",
+	  "'section' must be 1 to 16 letters, digits, '-' or '_'", "", 0, "",
+	  "", 400, "MISSING_FIELD", 1 },
 };
 
 ParameterizedTestParameters(validate_table, every_row_answers_as_it_says)
