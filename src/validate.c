@@ -193,10 +193,24 @@ check_cursor(const struct param_def *d, const char *s, long long max,
 	for (i = 0; i < 17; i++)
 		if (s[i] < '0' || s[i] > '9')
 			return PF_INVALID;
-	snprintf(date, sizeof(date), "%.4s-%.2s-%.2s", s, s + 4, s + 6);
-	if (util_date_valid(date) == -1 || memcmp(s + 8, "24", 2) >= 0 ||
+	/* The documented shape (docs/openapi.json): year 1000-9999, month
+	 * 01-12, day 01-31, a time of day.  A day past its month's end (a
+	 * cursor this server never returned, but of that shape) is read as
+	 * the month's last day: a cursor only bounds the page. */
+	if (s[0] == '0' || memcmp(s + 4, "01", 2) < 0 ||
+	    memcmp(s + 4, "12", 2) > 0 || memcmp(s + 6, "01", 2) < 0 ||
+	    memcmp(s + 6, "31", 2) > 0 || memcmp(s + 8, "24", 2) >= 0 ||
 	    s[10] > '5' || s[12] > '5')
 		return PF_INVALID;
+	snprintf(date, sizeof(date), "%.4s-%.2s-%.2s", s, s + 4, s + 6);
+	while (util_date_valid(date) == -1 && date[8] >= '2') {
+		if (date[9] > '0')
+			date[9]--;
+		else {
+			date[8]--;
+			date[9] = '9';
+		}
+	}
 	if (util_unhex(s + 17, v->u, 16) == -1)
 		return PF_INVALID;
 	snprintf(v->s, sizeof(v->s), "%s %.2s:%.2s:%.2s.%.3s", date, s + 8,

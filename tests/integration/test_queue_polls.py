@@ -202,15 +202,16 @@ def test_a_payment_in_flight_does_not_stall_admissions():
         idle = issue(st)["token"]               # admitted, never used
         wait_until(lambda: state_of(st, idle) == 1, 15, what="idle admitted")
         nxt = issue(st)["token"]
-        with helpers.RowLock("SELECT seq FROM queue_tokens WHERE seq = %d "
-                             "FOR UPDATE" % seq_of(st, busy), database=st.db):
+        with helpers.RowLock("SELECT seq FROM queue_tokens WHERE concert_id = 1 "
+                             "AND seq = %d FOR UPDATE" % seq_of(st, busy),
+                             database=st.db):
             wait_until(lambda: state_of(st, idle) == 2, 10,
                        what="the unclaimed admission lapsed beside the lock")
             wait_until(lambda: state_of(st, nxt) == 1, 5,
                        what="the next admitted beside the lock")
         assert state_of(st, busy) == 1
         assert int(st.scalar("SELECT end_reason FROM queue_tokens WHERE "
-                             "seq = %d" % seq_of(st, idle))) == 5
+                             "token = UNHEX('%s')" % idle)) == 5
 
 
 def test_the_cap_lives_in_the_database():

@@ -466,6 +466,36 @@ Test(validate_table, cursor_time_is_checked, .init = setup, .fini = teardown)
 	cr_assert_str_eq(p.v[P_CURSOR].s, "2026-12-01 23:59:59.999");
 }
 
+/* Every cursor of the documented shape is taken (schemathesis sends
+ * them): a day past the month's end reads as its last day; outside the
+ * shape (day 00, month 13, year 0xxx) it is refused. */
+Test(validate_table, cursor_of_the_documented_shape_is_taken, .init = setup,
+    .fini = teardown)
+{
+	unsigned bit = PBIT(P_CURSOR);
+	struct params p;
+	static const char *const bad[] = {
+		"cursor=2026120023595999900112233445566778899aabbccddeeff",
+		"cursor=2026130123595999900112233445566778899aabbccddeeff",
+		"cursor=0000000000000000000112233445566778899aabbccddeeff",
+	};
+	size_t i;
+
+	r.method = HTTP_GET;
+	r.query = "cursor=2026023112000000000112233445566778899aabbccddeeff";
+	cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), 0);
+	cr_assert_str_eq(p.v[P_CURSOR].s, "2026-02-28 12:00:00.000");
+	r.query = "cursor=2024023012000000000112233445566778899aabbccddeeff";
+	cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), 0);
+	cr_assert_str_eq(p.v[P_CURSOR].s, "2024-02-29 12:00:00.000");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		http_resp_clear(&w);
+		r.query = bad[i];
+		cr_assert_eq(validate_params(&r, bit, bit, 0, &cfg, &p, &w), -1,
+		    "%s", bad[i]);
+	}
+}
+
 /* Only a row that lists the Authorization header reads it. */
 Test(validate_table, bearer_only_where_the_row_allows_it, .init = setup,
     .fini = teardown)
