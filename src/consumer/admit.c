@@ -32,7 +32,9 @@
  *   after admission lapses early (reason unclaimed).
  * - Admissions end (lapsed, unclaimed) by primary key: the candidates come
  *   from a plain read, each chunk is locked by (concert, seq) with its
- *   condition checked again, and exactly the locked rows are updated.  A
+ *   condition checked again, and exactly the locked rows are updated (FORCE
+ *   INDEX (PRIMARY): on a small table the optimizer preferred a range of
+ *   the (concert, state, expires_at) index, which locks every ACTIVE row).  A
  *   range UPDATE over the ACTIVE tokens held row locks that payments
  *   ending their own tokens queued behind for the rest of the pass
  *   (sampled from information_schema.innodb_lock_waits during
@@ -126,9 +128,9 @@ admit_init(void)
 	end_unclaimed.cand = db_stmt("SELECT seq FROM queue_tokens WHERE "
 	    UNCLAIMED_WHERE " LIMIT " MODEL_STR(ADMIT_LAPSED_NAMED));
 	end_unclaimed.lock = db_stmt("SELECT seq, user_id FROM queue_tokens "
-	    "WHERE " UNCLAIMED_WHERE " AND seq IN " IN14 " FOR UPDATE");
+	    "FORCE INDEX (PRIMARY) WHERE " UNCLAIMED_WHERE " AND seq IN " IN14 " FOR UPDATE");
 	end_unclaimed.end = db_stmt(
-	    "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED ", "
+	    "UPDATE queue_tokens FORCE INDEX (PRIMARY) SET state = " SQL_TOKEN_EXPIRED ", "
 	    "live_user = NULL, end_reason = " SQL_TOKEN_END_UNCLAIMED ", "
 	    "expires_at = UTC_TIMESTAMP(3) "
 	    "WHERE concert_id = ? AND state = " SQL_TOKEN_ACTIVE
@@ -142,19 +144,23 @@ admit_init(void)
 	end_lapsed.cand = db_stmt("SELECT seq FROM queue_tokens WHERE "
 	    LAPSED_WHERE " LIMIT " MODEL_STR(ADMIT_LAPSED_NAMED));
 	end_lapsed.lock = db_stmt("SELECT seq, user_id FROM queue_tokens "
-	    "WHERE " LAPSED_WHERE " AND seq IN " IN14 " FOR UPDATE");
+	    "FORCE INDEX (PRIMARY) WHERE " LAPSED_WHERE " AND seq IN " IN14 " FOR UPDATE");
 	end_lapsed.end = db_stmt(
-	    "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED ", "
+	    "UPDATE queue_tokens FORCE INDEX (PRIMARY) SET state = " SQL_TOKEN_EXPIRED ", "
 	    "live_user = NULL, end_reason = " SQL_TOKEN_END_LAPSED " "
 	    "WHERE concert_id = ? AND state = " SQL_TOKEN_ACTIVE
 	    " AND seq IN " IN14);
 	st_active = db_stmt(
 	    "SELECT COUNT(*) FROM queue_tokens "
 	    "WHERE concert_id = ? AND state = " SQL_TOKEN_ACTIVE);
+	/* The (concert, state, seq) index, named: the primary key (concert,
+	 * seq) gives the same order, and on a small table the optimizer took
+	 * it, locking its way through the ACTIVE rows in front of the line
+	 * (a payment's token among them) to reach the WAITING ones. */
 	st_wait_sel = db_stmt(
 	    "SELECT seq, user_id, "
 	    "? > 0 AND seen_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND "
-	    "FROM queue_tokens "
+	    "FROM queue_tokens FORCE INDEX (qt_concert_state_seq) "
 	    "WHERE concert_id = ? AND state = " SQL_TOKEN_WAITING " "
 	    "ORDER BY seq LIMIT ? FOR UPDATE");
 	st_admit = db_stmt(
