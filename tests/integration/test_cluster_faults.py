@@ -47,24 +47,37 @@ def cluster(*args, timeout=180):
 
 
 def test_fifo_and_dense_seqs_across_nodes():
-    """40 users join at once, alternately through host a and host b: seqs are dense and
-    consecutive and the admission order is the seq order."""
+    """Joins through host a and host b, one after the other: consecutive seqs, admitted in that
+    order (no AUTO_INCREMENT interleaving across nodes). Then 40 at once, alternately through
+    both hosts: 40 distinct consecutive seqs (a conflict on the same next seq is retried)."""
     from helpers import parallel
+
+    def seqs_of(users):
+        hexes = ",".join("UNHEX('%s')" % u.replace("-", "") for u in users)
+        return hexes, [int(r[0]) for r in sql(
+            "SELECT seq FROM queue_tokens WHERE user_id IN (%s) ORDER BY seq" % hexes)]
+
+    seq_users = [new_user() for _ in range(12)]
+    for i, u in enumerate(seq_users):
+        issue_token(u, base=URL_A if i % 2 else URL_B)
+    hexes, seqs = seqs_of(seq_users)
+    assert seqs == list(range(seqs[0], seqs[0] + 12)), seqs
+    order = [r[0] for r in sql("SELECT HEX(user_id) FROM queue_tokens WHERE user_id IN (%s)"
+                               " ORDER BY seq" % hexes)]
+    assert order == [u.replace("-", "").upper() for u in seq_users], "seq order != arrival order"
+    wait_until(lambda: scalar("SELECT COUNT(*) FROM queue_tokens WHERE user_id IN (%s)"
+                              " AND activated_at IS NOT NULL" % hexes) == "12", timeout=20,
+               what="all 12 admitted")
+    adm = [r[0] for r in sql("SELECT activated_at FROM queue_tokens WHERE user_id IN (%s)"
+                             " ORDER BY seq" % hexes)]
+    assert adm == sorted(adm), "admitted out of arrival order: %s" % adm
+
     users = [new_user() for _ in range(40)]
     toks = parallel(40, lambda i: issue_token(users[i], base=URL_A if i % 2 else URL_B)["token"])
-    hexes = ",".join("UNHEX('%s')" % u.replace("-", "") for u in users)
-    rows = sql("SELECT seq, activated_at FROM queue_tokens WHERE user_id IN (%s) ORDER BY seq" % hexes)
-    seqs = [int(r[0]) for r in rows]
-    assert len(seqs) == 40 and len(set(seqs)) == 40, rows
-    assert seqs == list(range(seqs[0], seqs[0] + 40)), \
+    assert all(toks)
+    _, seqs = seqs_of(users)
+    assert len(seqs) == 40 and seqs == list(range(seqs[0], seqs[0] + 40)), \
         "seqs not dense (AUTO_INCREMENT interleaved across nodes?): %s" % seqs
-    assert toks and all(toks)
-    # Admission order = seq order (the cap admits everyone here; activated_at never goes back).
-    wait_until(lambda: scalar("SELECT COUNT(*) FROM queue_tokens WHERE user_id IN (%s)"
-                              " AND activated_at IS NOT NULL" % hexes) == "40", timeout=20,
-               what="all 40 admitted")
-    adm = sql("SELECT activated_at FROM queue_tokens WHERE user_id IN (%s) ORDER BY seq" % hexes)
-    assert [a[0] for a in adm] == sorted(a[0] for a in adm), adm
 
 
 def kafka_tool(*args):
