@@ -119,9 +119,15 @@ api_reservation_prepare(void)
 	    " AND seat_number = ?");
 	/* The admission outlives every hold made under it (+1 s margin), so
 	 * a hold can always be paid in time. */
+	/* seen_at (used only while WAITING) always changes: the token row is
+	 * written by every hold, so that on a Galera cluster two holds of one
+	 * user through different nodes conflict at certification (the user
+	 * row's FOR UPDATE above locks one node only) and the count of live
+	 * holds cannot be raced past max_holds_per_user there either. */
 	st_tok_extend = db_stmt("UPDATE queue_tokens SET expires_at ="
 	    " GREATEST(expires_at, UTC_TIMESTAMP(3) + INTERVAL ? SECOND),"
-	    " claimed_at = IFNULL(claimed_at, UTC_TIMESTAMP(3))"
+	    " claimed_at = IFNULL(claimed_at, UTC_TIMESTAMP(3)),"
+	    " seen_at = UTC_TIMESTAMP(3)"
 	    " WHERE concert_id = ? AND seq = ? AND state = " SQL_TOKEN_ACTIVE);
 	return st_dates && st_seats && st_hold && st_seat_exists &&
 	    st_user_lock && st_live_holds && st_res_ins && st_tok_extend &&

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <mysql.h>
 #include <errmsg.h>
@@ -580,6 +582,27 @@ db_rollback(void)
 	}
 }
 
+/* Before retrying a deadlocked transaction: 0..2^(attempt+1) ms, at most
+ * 64 ms, from a per-process xorshift (no need for a strong source). */
+static void
+db_tx_pause(int attempt)
+{
+	static uint32_t x;
+	struct timespec ts;
+	uint32_t range;
+
+	if (x == 0)
+		x = ((uint32_t)getpid() * 2654435761u ^ (uint32_t)clock_mono_ms()) |
+		    1u;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	range = attempt >= 5 ? 64 : 2u << attempt;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)(x % (range * 1000u)) * 1000L;
+	nanosleep(&ts, NULL);
+}
+
 enum db_tx_result
 db_tx_run(enum db_tx_result (*body)(void *arg),
     void (*failed)(void *arg, int attempt), void *arg)
@@ -587,7 +610,7 @@ db_tx_run(enum db_tx_result (*body)(void *arg),
 	enum db_tx_result rc;
 	int attempt;
 
-	for (attempt = 1; attempt <= DB_TX_ATTEMPTS; attempt++) {
+	for (attempt = 1;; attempt++) {
 		if (db_begin() == -1) {
 			if (failed != NULL)
 				failed(arg, attempt);
@@ -606,6 +629,14 @@ db_tx_run(enum db_tx_result (*body)(void *arg),
 			failed(arg, attempt);
 		if (!db_err_retryable())
 			break;
+		if (db.err_no != DB_ER_DEADLOCK) {
+			if (attempt >= DB_TX_ATTEMPTS)
+				break;
+			continue;
+		}
+		if (attempt >= DB_TX_DEADLOCK_ATTEMPTS)
+			break;
+		db_tx_pause(attempt);
 	}
 	return DB_TX_ERROR;
 }

@@ -85,6 +85,13 @@ unsigned long long db_insert_id(struct db_stmt *st);
 /* Attempts of one transaction when MySQL reports a deadlock or a lock
  * wait timeout: the one retry policy of both programs. */
 #define DB_TX_ATTEMPTS 3
+/* Attempts when every failure was a deadlock (ERROR 1213).  On a Galera
+ * cluster that is also how a transaction that lost certification to a
+ * conflicting one committed on another node ends -- at COMMIT or at any
+ * statement -- and a hot row written through several nodes loses often:
+ * each retry waits a random 0..2^(attempt+1) ms (at most 64 ms) first, so
+ * that the contenders do not meet again. */
+#define DB_TX_DEADLOCK_ATTEMPTS 8
 
 /* What a transaction body returns, and db_tx_run() after it. */
 enum db_tx_result {
@@ -99,7 +106,10 @@ enum db_tx_result {
  * - DB_TX_ROLLBACK from the body: roll back, no retry, return it.
  * - An error of the body or of the commit: roll back; if it was a
  *   deadlock or lock wait timeout (db_err_retryable) run the body again
- *   from the start, at most DB_TX_ATTEMPTS times in all.  The body must
+ *   from the start, at most DB_TX_ATTEMPTS times in all (a deadlock:
+ *   DB_TX_DEADLOCK_ATTEMPTS, after a short random pause).  A failed COMMIT
+ *   with a deadlock is a definite rollback (retried); a connection lost
+ *   during COMMIT is not (db_err_commit_unknown, never retried).  The body must
  *   therefore begin by resetting whatever an earlier attempt collected
  *   (an answer, events).
  * failed(arg, attempt), unless NULL, is called after each failed attempt

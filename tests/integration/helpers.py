@@ -20,6 +20,7 @@ The database invariants that must hold after any run live in invariants.py (chec
 end of every session by the fixture in conftest.py).
 """
 import http.client as httpclient
+import itertools
 import json
 import os
 import random
@@ -52,6 +53,11 @@ BASE = BASE_URL                 # the names the API tests use
 APACHE = APACHE_URL
 # The front doors the API tests parametrize over; conftest.py appends the mod_fcgid one.
 WEB_URLS = [BASE_URL] + ([APACHE_URL] if APACHE_URL else [])
+# The cluster pass (scripts/test, scripts/cluster): the application hosts' own front doors,
+# space-separated. api() without an explicit base takes them in turn, so that the contenders of
+# a race (and the steps of one flow) land on different hosts and so on different database nodes.
+SPREAD_URLS = [u.rstrip("/") for u in (os.environ.get("CONCERT_TEST_SPREAD_URLS") or "").split()]
+_spread = itertools.count()
 MYSQL_SOCK = os.path.join(STATE, "mysql", "mysqld.sock")
 API = "/api/v1"
 
@@ -197,6 +203,8 @@ def api(method, path, body=None, headers=None, base=None, raw_body=None, timeout
     A connection reset/refused/closed early (listen backlog overflow under a burst) is retried
     twice; the third failure is raised.
     """
+    if base is None and SPREAD_URLS:
+        base = SPREAD_URLS[next(_spread) % len(SPREAD_URLS)]
     base = (base or BASE_URL).rstrip("/")
     u = urllib.parse.urlsplit(base)
     target = (u.path.rstrip("/") or "") + _api_path(path)
