@@ -63,6 +63,10 @@ struct config {
 	char db_host[CONFIG_STR_LEN];
 	long db_port;
 	char db_socket[CONFIG_STR_LEN];
+	/* Other database servers (a Galera cluster's other nodes), tried in
+	 * order when the current one cannot be reached: socket paths or
+	 * host[:port], comma-separated. */
+	char db_failover[CONFIG_STR_LEN];
 	char db_user[CONFIG_STR_LEN];
 	char db_password[CONFIG_STR_LEN];
 	char db_name[CONFIG_STR_LEN];

@@ -54,6 +54,10 @@ static struct {
 	 * /health) fails fast instead of waiting out a connect timeout. */
 	struct backoff connect_backoff;
 	int down_logged;                /* the outage was logged once */
+	/* The server in use: 0 = db_host/db_port/db_socket, i = the i-th of
+	 * db_failover.  A failed connect moves on to the next; a working
+	 * one is kept (no flapping back to the first). */
+	int target;
 } db = {
 	.connect_backoff = BACKOFF_INIT(DB_CONNECT_BACKOFF_MIN_MS,
 	    DB_CONNECT_BACKOFF_MAX_MS),
@@ -121,20 +125,70 @@ db_close(void)
 	db.in_tx = 0;
 }
 
-int
-db_connect(char *err, size_t errlen)
+/* The i-th server to try (0: the configured one, then db_failover's
+ * entries): a socket path or host and port.  0, or -1 when there is no
+ * i-th. */
+static int
+db_target(const struct config *cfg, int i, char *host, size_t hostlen,
+    unsigned *port, char *sock, size_t socklen)
+{
+	const char *p = cfg->db_failover, *end;
+	size_t n;
+
+	host[0] = sock[0] = '\0';
+	*port = (unsigned)cfg->db_port;
+	if (i == 0) {
+		snprintf(host, hostlen, "%s", cfg->db_host);
+		snprintf(sock, socklen, "%s", cfg->db_socket);
+		return 0;
+	}
+	for (;;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '\0')
+			return -1;
+		end = p + strcspn(p, ",");
+		n = (size_t)(end - p);
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		if (--i == 0)
+			break;
+		p = end;
+	}
+	if (p[0] == '/') {
+		snprintf(sock, socklen, "%.*s", (int)n, p);
+		return 0;
+	}
+	snprintf(host, hostlen, "%.*s", (int)n, p);
+	{
+		char *colon = strrchr(host, ':');
+
+		if (colon != NULL && strchr(host, ':') == colon) {
+			*colon = '\0';
+			*port = (unsigned)strtoul(colon + 1, NULL, 10);
+		}
+	}
+	return 0;
+}
+
+/* Open a session on server i and prepare every statement.  0 / -1 (err
+ * set, nothing left open). */
+static int
+db_connect_one(int i, char *err, size_t errlen)
 {
 	const struct config *cfg = db.cfg;
-	unsigned int timeout = 3;
+	unsigned int timeout = 3, port;
 	my_bool off = 0;
-	char sql[128];
-	int i;
+	char sql[128], host[CONFIG_STR_LEN], sock[CONFIG_STR_LEN];
+	const char *name;
+	int k;
 
-	db_close();
-	if (cfg == NULL) {
-		snprintf(err, errlen, "db not configured");
+	if (db_target(cfg, i, host, sizeof(host), &port, sock,
+	    sizeof(sock)) == -1) {
+		snprintf(err, errlen, "no database server %d", i);
 		return -1;
 	}
+	name = sock[0] ? sock : host;
 	if ((db.conn = mysql_init(NULL)) == NULL) {
 		snprintf(err, errlen, "mysql_init failed");
 		return -1;
@@ -146,13 +200,12 @@ db_connect(char *err, size_t errlen)
 	/* We reconnect ourselves so statements get re-prepared. */
 	mysql_options(db.conn, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(db.conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	if (mysql_real_connect(db.conn, cfg->db_host, cfg->db_user,
+	if (mysql_real_connect(db.conn, sock[0] ? NULL : host, cfg->db_user,
 	    cfg->db_password[0] ? cfg->db_password : NULL, cfg->db_name,
-	    (unsigned)cfg->db_port,
-	    cfg->db_socket[0] ? cfg->db_socket : NULL, 0) == NULL) {
+	    port, sock[0] ? sock : NULL, 0) == NULL) {
 		set_err(mysql_errno(db.conn), mysql_error(db.conn));
-		snprintf(err, errlen, "mysql connect to '%s' failed: %s",
-		    cfg->db_socket[0] ? cfg->db_socket : cfg->db_host, db.err);
+		snprintf(err, errlen, "mysql connect to '%s' failed: %s", name,
+		    db.err);
 		mysql_close(db.conn);
 		db.conn = NULL;
 		return -1;
@@ -160,23 +213,71 @@ db_connect(char *err, size_t errlen)
 	snprintf(sql, sizeof(sql),
 	    "SET time_zone = '+00:00', innodb_lock_wait_timeout = %ld",
 	    cfg->db_lock_wait_timeout);
+	/* With other servers to go to, a server that accepts connections
+	 * but cannot serve (a Galera node outside the primary component:
+	 * ER_UNKNOWN_COM_ERROR 1047) is skipped like one that is down. */
 	if (mysql_query(db.conn,
 	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED") != 0 ||
-	    mysql_query(db.conn, sql) != 0) {
+	    mysql_query(db.conn, sql) != 0 ||
+	    (cfg->db_failover[0] != '\0' && (mysql_query(db.conn,
+	    "SELECT 1 FROM queue_state LIMIT 1") != 0 ||
+	    (mysql_free_result(mysql_store_result(db.conn)), 0)))) {
 		set_err(mysql_errno(db.conn), mysql_error(db.conn));
-		snprintf(err, errlen, "mysql session setup failed: %s", db.err);
+		snprintf(err, errlen, "mysql session setup on '%s' failed: %s",
+		    name, db.err);
 		db_close();
 		return -1;
 	}
 	db.connected = 1;
-	for (i = 0; i < db.nstmts; i++) {
-		if (prepare_one(&db.stmts[i]) == -1) {
+	for (k = 0; k < db.nstmts; k++) {
+		if (prepare_one(&db.stmts[k]) == -1) {
 			snprintf(err, errlen, "prepare failed: %s", db.err);
 			db_close();
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* The number of servers: the configured one and db_failover's. */
+static int
+db_targets(const struct config *cfg)
+{
+	char h[CONFIG_STR_LEN], s[CONFIG_STR_LEN];
+	unsigned port;
+	int n = 1;
+
+	while (db_target(cfg, n, h, sizeof(h), &port, s, sizeof(s)) == 0)
+		n++;
+	return n;
+}
+
+int
+db_connect(char *err, size_t errlen)
+{
+	int n, k, i;
+
+	db_close();
+	if (db.cfg == NULL) {
+		snprintf(err, errlen, "db not configured");
+		return -1;
+	}
+	n = db_targets(db.cfg);
+	if (db.target >= n)
+		db.target = 0;
+	for (k = 0; k < n; k++) {
+		i = (db.target + k) % n;
+		if (db_connect_one(i, err, errlen) == 0) {
+			if (i != db.target || k > 0)
+				log_warn("mysql: using database server %d of %d "
+				    "(db_failover)", i + 1, n);
+			db.target = i;
+			return 0;
+		}
+	}
+	/* Every one failed: the next try starts with the next server. */
+	db.target = (db.target + 1) % n;
+	return -1;
 }
 
 /*
@@ -260,7 +361,8 @@ conn_lost(unsigned no)
 {
 	return no == CR_SERVER_GONE_ERROR || no == CR_SERVER_LOST ||
 	    no == CR_CONNECTION_ERROR || no == CR_CONN_HOST_ERROR ||
-	    no == 1927 /* ER_CONNECTION_KILLED */ || no == 4031 /* idle timeout */;
+	    no == 1927 /* ER_CONNECTION_KILLED */ || no == 4031 /* idle timeout */ ||
+	    no == 1047 /* Galera node not ready: reconnect, maybe elsewhere */;
 }
 
 static int

@@ -4,8 +4,9 @@ scripts/test, skipped elsewhere): FIFO across hosts, and faults under load.
 - FIFO across nodes: users join the line through host a and host b at once; their seqs are
   dense (no AUTO_INCREMENT interleaving: wsrep_auto_increment_control=OFF, increment 1) and
   admission order is seq order.
-- Faults under load: buyers hold and pay through the upstream while one Galera node (host b's),
-  then one broker, then one application host are killed with SIGKILL and brought back with
+- Faults under load: buyers hold and pay through the upstream while one Galera node (host b's:
+  host b moves to the next server of its db_failover and keeps answering), then one broker,
+  then one application host are killed with SIGKILL and brought back with
   `scripts/cluster rejoin`. Afterwards: no seat sold twice, every sold seat has one payment of
   its price, every buyer's balance equals what was charged minus what was paid (no lost won),
   every payment has its payment.completed event in the topic and the consumer group has read
@@ -135,8 +136,18 @@ def test_faults_under_load_keep_every_invariant():
     timings = {}
     try:
         time.sleep(3)
+        probe = funded_user(1000)
         cluster("kill", "db2")
-        time.sleep(3)
+        # Host b's own node is gone: its workers move to the next server of db_failover, so
+        # host b itself (not only the upstream) keeps answering database requests.
+        t0 = time.monotonic()
+        wait_until(lambda: api("GET", "/balance?userId=" + probe, base=URL_B).status == 200,
+                   timeout=10, interval=0.1, what="host b answering after its node died")
+        timings["host b failover"] = time.monotonic() - t0
+        for _ in range(20):
+            r = api("GET", "/balance?userId=" + probe, base=URL_B)
+            assert r.status == 200 and r.json["currentBalance"] == 1000, r
+        time.sleep(2)
         timings["db2 rejoin (wsrep-recover + IST)"], _ = cluster("rejoin", "db2")
         time.sleep(2)
         cluster("kill", "k2")
