@@ -14,7 +14,7 @@
  *
  * A hold is one conditional UPDATE of the seat row; the affected-row count
  * decides the single winner among any number of concurrent requests.
- * Lock order (shared with payments): seat, user, reservation, token.  The
+ * Lock order (shared with payments): seat, user, token, reservation.  The
  * token is read unlocked to authorise, then re-checked under its lock
  * before it is extended: a hold is answered 201 only with an admission
  * that outlives it.
@@ -28,12 +28,15 @@
  *   2 st_hold            the conditional UPDATE: one winner per seat
  *   3 st_user_lock       user row lock, returning the hold's deadline and
  *                        price (was a separate SELECT after the hold)
- *   4 st_live_holds      COUNT under the user lock (max_holds_per_user)
- *   5 st_res_ins         the reservation row
- *   6 still_active       token row lock, admission re-checked
- *   7 st_tok_extend      admission outlives the hold; also records the
+ *   4 still_active       token row lock, admission re-checked
+ *   5 st_tok_extend      admission outlives the hold; also records the
  *                        token's first use (claimed_at, was an UPDATE of
- *                        its own in the authorisation)
+ *                        its own in the authorisation); a write, before
+ *                        the count, so that Galera serialises one user's
+ *                        holds through different nodes (see api_hold)
+ *   6 st_live_holds      COUNT under the user and token locks
+ *                        (max_holds_per_user)
+ *   7 st_res_ins         the reservation row
  *   COMMIT
  * Before: 8 statements, 9 on a token's first use.  A failed hold rolls
  * back, so a claim made by it was never kept: recording it with the
@@ -346,6 +349,21 @@ api_hold(struct api_ctx *c)
 	    db_fetch(st_user_lock, "si", exp, sizeof(exp), &price) != 1)
 		return -1;
 	db_done(st_user_lock);
+	/* The admission must outlive the hold: if it ended meanwhile, no
+	 * hold (its owner could not pay for it).  Re-checked under the token
+	 * row's lock and written (extended) before the count: on a Galera
+	 * cluster the user row's FOR UPDATE locks one node only, and a
+	 * count read before this node took a write lock could miss a hold
+	 * of the same user committed through another node in between (5
+	 * live holds with a limit of 4 in the cluster pass).  With the write
+	 * first, a concurrent hold elsewhere either conflicts with it at
+	 * certification (one retries) or was applied here before it, and the
+	 * count, a later statement, sees it. */
+	if ((rc = api_token_still_active(c, tc, seq, 0)) != 0)
+		return rc < 0 ? -1 : 0;
+	if (db_exec(st_tok_extend, "iii",
+	    (long long)c->cfg->hold_ttl_seconds + 1, concert, seq) < 0)
+		return -1;
 	if (db_exec(st_live_holds, "u", user) < 0 ||
 	    db_fetch(st_live_holds, "i", &n) != 1)
 		return -1;
@@ -357,13 +375,6 @@ api_hold(struct api_ctx *c)
 		return 0;
 	}
 	if (db_exec(st_res_ins, "uuisi", rid, user, concert, date, seat) != 1)
-		return -1;
-	/* The admission must outlive the hold: if it ended meanwhile, no
-	 * hold (its owner could not pay for it). */
-	if ((rc = api_token_still_active(c, tc, seq, 0)) != 0)
-		return rc < 0 ? -1 : 0;
-	if (db_exec(st_tok_extend, "iii",
-	    (long long)c->cfg->hold_ttl_seconds + 1, concert, seq) < 0)
 		return -1;
 	if (util_mysql_to_iso(exp, iso, sizeof(iso)) == -1)
 		return -1;
