@@ -52,6 +52,7 @@
 #include "db.h"
 #include "event.h"
 #include "model.h"
+#include "stmts.h"
 #include "util.h"
 
 static struct db_stmt *st_res_lock, *st_seat_lock, *st_deadline, *st_sell,
@@ -60,43 +61,21 @@ static struct db_stmt *st_res_lock, *st_seat_lock, *st_deadline, *st_sell,
 int
 api_payment_prepare(void)
 {
-	st_res_lock = db_stmt("SELECT user_id,"
-	    " DATE_FORMAT(concert_date, '%Y-%m-%d'), seat_number, price, state,"
-	    " concert_id FROM reservations WHERE id = ? FOR UPDATE");
-	st_seat_lock = db_stmt("SELECT state FROM seats"
-	    " WHERE concert_id = ? AND concert_date = ? AND seat_number = ?"
-	    " FOR UPDATE");
+	st_res_lock = db_stmt(SQL_PAY_RES_LOCK);
+	st_seat_lock = db_stmt(SQL_PAY_SEAT_LOCK);
 	/* Both rows are locked when this runs, so "now" is after any wait
 	 * (and the locking read sees the latest row, not a snapshot). */
 	st_deadline = db_stmt("SELECT expires_at > UTC_TIMESTAMP(3)"
 	    " FROM reservations WHERE id = ? FOR UPDATE");
-	st_sell = db_stmt("UPDATE seats SET state = " SQL_SEAT_SOLD
-	    ", hold_expires_at = NULL"
-	    " WHERE concert_id = ? AND concert_date = ? AND seat_number = ?"
-	    " AND state = " SQL_SEAT_HELD " AND reservation_id = ?"
-	    " AND EXISTS (SELECT 1 FROM reservations r WHERE r.id = ?"
-	    "   AND r.expires_at > UTC_TIMESTAMP(3))");
-	st_debit = db_stmt("UPDATE users SET balance = balance - ?"
-	    " WHERE id = ? AND balance >= ?");
-	st_ledger = db_stmt("INSERT INTO balance_ledger"
-	    " (user_id, delta, kind, ref_id) VALUES (?, ?, 'PAYMENT', ?)");
-	st_pay_ins = db_stmt("INSERT INTO payments"
-	    " (id, reservation_id, user_id, amount) VALUES (?, ?, ?, ?)");
-	st_confirm = db_stmt("UPDATE reservations SET state = " SQL_RES_CONFIRMED
-	    ", updated_at = UTC_TIMESTAMP(3)"
-	    " WHERE id = ? AND state = " SQL_RES_HELD);
-	st_tok_end = db_stmt("UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
-	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3), end_reason = "
-	    SQL_TOKEN_END_PAID " WHERE concert_id = ? AND seq = ?"
-	    " AND state = " SQL_TOKEN_ACTIVE
-	    " AND expires_at > UTC_TIMESTAMP(3)");
+	st_sell = db_stmt(SQL_PAY_SELL);
+	st_debit = db_stmt(SQL_PAY_DEBIT);
+	st_ledger = db_stmt(SQL_PAY_LEDGER);
+	st_pay_ins = db_stmt(SQL_PAY_INS);
+	st_confirm = db_stmt(SQL_PAY_CONFIRM);
+	st_tok_end = db_stmt(SQL_PAY_TOK_END);
 	/* The user row is ours (st_debit): a plain read, nothing waited on.
 	 * Only holds of the same concert keep its admission open. */
-	st_balance = db_stmt("SELECT u.balance, (SELECT COUNT(*)"
-	    " FROM reservations r WHERE r.user_id = u.id"
-	    " AND r.concert_id = ? AND r.state = " SQL_RES_HELD
-	    " AND r.expires_at > UTC_TIMESTAMP(3) AND r.id <> ?)"
-	    " FROM users u WHERE u.id = ?");
+	st_balance = db_stmt(SQL_PAY_BALANCE);
 	return st_res_lock && st_seat_lock && st_deadline && st_sell &&
 	    st_debit && st_ledger && st_pay_ins && st_confirm && st_tok_end &&
 	    st_balance ? 0 : -1;

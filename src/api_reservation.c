@@ -49,15 +49,14 @@
 #include "db.h"
 #include "event.h"
 #include "model.h"
+#include "stmts.h"
 #include "util.h"
 
 static struct db_stmt *st_dates, *st_seats, *st_hold, *st_seat_exists,
     *st_user_lock, *st_live_holds, *st_res_ins, *st_tok_extend,
     *st_concert_exists, *st_seats_sec, *st_summary, *st_date_exists;
 
-#define SEAT_AVAILABLE \
-	"(s.state = " SQL_SEAT_FREE " OR (s.state = " SQL_SEAT_HELD \
-	" AND s.hold_expires_at <= UTC_TIMESTAMP(3)))"
+#define SEAT_AVAILABLE SQL_SEAT_AVAILABLE
 
 int
 api_reservation_prepare(void)
@@ -96,30 +95,14 @@ api_reservation_prepare(void)
 	st_date_exists = db_stmt("SELECT 1 FROM concert_dates"
 	    " WHERE concert_id = ? AND concert_date = ?");
 	st_concert_exists = db_stmt("SELECT 1 FROM concerts WHERE id = ?");
-	st_hold = db_stmt("UPDATE seats s SET s.state = " SQL_SEAT_HELD
-	    ", s.hold_user = ?,"
-	    " s.hold_expires_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND,"
-	    " s.reservation_id = ?"
-	    " WHERE s.concert_id = ? AND s.concert_date = ? AND s.seat_number = ?"
-	    " AND s.concert_date >= UTC_DATE() AND " SEAT_AVAILABLE);
+	st_hold = db_stmt(SQL_HOLD_SEAT);
 	st_seat_exists = db_stmt("SELECT concert_date >= UTC_DATE() FROM seats"
 	    " WHERE concert_id = ? AND concert_date = ? AND seat_number = ?");
 	/* The seat row is ours already (st_hold locked it): only the user
 	 * row can be waited on, and the hold's own writes are read back. */
-	st_user_lock = db_stmt("SELECT DATE_FORMAT(s.hold_expires_at,"
-	    " '%Y-%m-%d %H:%i:%s.%f'), s.price FROM users u JOIN seats s"
-	    " ON s.concert_id = ? AND s.concert_date = ? AND s.seat_number = ?"
-	    " WHERE u.id = ? FOR UPDATE");
-	st_live_holds = db_stmt("SELECT COUNT(*) FROM reservations"
-	    " WHERE user_id = ? AND state = " SQL_RES_HELD
-	    " AND expires_at > UTC_TIMESTAMP(3)");
-	st_res_ins = db_stmt("INSERT INTO reservations"
-	    " (id, user_id, concert_id, concert_date, seat_number, price, state,"
-	    " expires_at)"
-	    " SELECT ?, ?, concert_id, concert_date, seat_number, price, "
-	    SQL_RES_HELD ", hold_expires_at"
-	    " FROM seats WHERE concert_id = ? AND concert_date = ?"
-	    " AND seat_number = ?");
+	st_user_lock = db_stmt(SQL_HOLD_USER_LOCK);
+	st_live_holds = db_stmt(SQL_HOLD_LIVE);
+	st_res_ins = db_stmt(SQL_HOLD_RES_INS);
 	/* The admission outlives every hold made under it (+1 s margin), so
 	 * a hold can always be paid in time. */
 	/* seen_at (used only while WAITING) always changes: the token row is
@@ -127,11 +110,7 @@ api_reservation_prepare(void)
 	 * user through different nodes conflict at certification (the user
 	 * row's FOR UPDATE above locks one node only) and the count of live
 	 * holds cannot be raced past max_holds_per_user there either. */
-	st_tok_extend = db_stmt("UPDATE queue_tokens SET expires_at ="
-	    " GREATEST(expires_at, UTC_TIMESTAMP(3) + INTERVAL ? SECOND),"
-	    " claimed_at = IFNULL(claimed_at, UTC_TIMESTAMP(3)),"
-	    " seen_at = UTC_TIMESTAMP(3)"
-	    " WHERE concert_id = ? AND seq = ? AND state = " SQL_TOKEN_ACTIVE);
+	st_tok_extend = db_stmt(SQL_HOLD_TOK_EXTEND);
 	return st_dates && st_seats && st_hold && st_seat_exists &&
 	    st_user_lock && st_live_holds && st_res_ins && st_tok_extend &&
 	    st_concert_exists && st_seats_sec && st_summary && st_date_exists &&

@@ -49,6 +49,7 @@
 #include "qtoken.h"
 #include "queue.h"
 #include "scoreboard.h"
+#include "stmts.h"
 #include "util.h"
 
 #define QUEUE_REFRESH_MS   200     /* counters older than this: refresh */
@@ -69,25 +70,13 @@ static struct db_stmt *st_lookup, *st_live, *st_lapse_one, *st_user_ins,
     *st_claim, *st_claim_active, *st_leavers, *st_seen, *st_next_seq,
     *st_qstate_make, *st_qseq_make;
 
-/* Columns shared by lookups: seq, user, state, lapsed?, seconds left,
- * end reason, unclaimed? (admitted claim_seconds ago, never used),
- * claimed?  Binds: claim_seconds twice. */
-#define TOKEN_COLS \
-	"t.seq, t.user_id, t.state," \
-	" t.expires_at IS NOT NULL AND t.expires_at <= UTC_TIMESTAMP(3)," \
-	" IFNULL(CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3)," \
-	"   t.expires_at) / 1000000), 0), t.end_reason," \
-	" t.state = " SQL_TOKEN_ACTIVE " AND t.claimed_at IS NULL AND ? > 0" \
-	"   AND t.activated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND," \
-	" t.claimed_at IS NOT NULL"
+/* Columns shared by lookups: stmts.h. */
+#define TOKEN_COLS SQL_TOKEN_COLS
 
 int
 api_token_prepare(void)
 {
-	st_lookup = db_stmt("SELECT " TOKEN_COLS ", s.serving_seq,"
-	    " s.admit_rate, s.max_active_tokens"
-	    " FROM queue_tokens t JOIN queue_state s ON s.id = t.concert_id"
-	    " WHERE t.concert_id = ? AND t.seq = ?");
+	st_lookup = db_stmt(SQL_TOKEN_LOOKUP);
 	st_live = db_stmt("SELECT " TOKEN_COLS
 	    " FROM queue_tokens t WHERE t.concert_id = ? AND t.live_user = ?"
 	    " FOR UPDATE");
@@ -120,10 +109,7 @@ api_token_prepare(void)
 	    SQL_TOKEN_END_LEFT " WHERE concert_id = ? AND seq = ?"
 	    " AND state IN (" SQL_TOKEN_WAITING
 	    ", " SQL_TOKEN_ACTIVE ")");
-	st_still_active = db_stmt("SELECT 1 FROM queue_tokens"
-	    " WHERE concert_id = ? AND seq = ?"
-	    " AND state = " SQL_TOKEN_ACTIVE " AND expires_at > UTC_TIMESTAMP(3)"
-	    " FOR UPDATE");
+	st_still_active = db_stmt(SQL_TOKEN_STILL_ACTIVE);
 	st_claim = db_stmt("UPDATE queue_tokens SET claimed_at = UTC_TIMESTAMP(3)"
 	    " WHERE concert_id = ? AND seq = ? AND state = " SQL_TOKEN_ACTIVE
 	    " AND claimed_at IS NULL");

@@ -3,11 +3,13 @@
  * transactions, with no HTTP and no FastCGI in front (scripts/bench
  * scenarios db_hold and db_pay).  Each thread has its own connection and
  * runs the same statements as src/api_reservation.c (api_hold) and
- * src/api_payment.c (api_pay), in the same order, as prepared statements,
- * one transaction per operation, READ COMMITTED like the workers.
+ * src/api_payment.c (api_pay) -- the same texts, from src/stmts.h -- in
+ * the same order, as prepared statements, one transaction per operation,
+ * READ COMMITTED like the workers.
  *
  *   db_bench hold|pay --socket PATH --user U --database DB --date YYYY-MM-DD
- *            --input FILE [--threads N] [--seconds S]
+ *            --input FILE [--threads N] [--seconds S] [--concert N]
+ *            [--claim-seconds S]
  *
  * hold: FILE has "TOKEN USER SEQ" per line (hex, hex, number): ACTIVE
  *       tokens; thread k takes lines k, k+N, ... and makes at most four
@@ -26,6 +28,7 @@
 #include <time.h>
 
 #include "model.h"
+#include "stmts.h"
 
 struct job {
 	char token[16], user[16], res[16];
@@ -34,6 +37,7 @@ struct job {
 
 static const char *o_socket, *o_user = "root", *o_db = "concert", *o_date, *o_input;
 static int o_threads = 16, o_pay;
+static long long o_concert = 1, o_claim_seconds = 120;
 static double o_seconds = 5;
 static struct job *jobs;
 static long njobs;
@@ -136,10 +140,6 @@ prep(MYSQL *db, const char *fmt, const char *sql)
 	return st;
 }
 
-#define SEAT_AVAILABLE \
-	"(s.state = " SQL_SEAT_FREE " OR (s.state = " SQL_SEAT_HELD \
-	" AND s.hold_expires_at <= UTC_TIMESTAMP(3)))"
-
 static void *
 work(void *arg)
 {
@@ -157,56 +157,27 @@ work(void *arg)
 		fprintf(stderr, "db_bench: connect failed: %s\n", mysql_error(db));
 		exit(1);
 	}
-	/* api_auth_active: the token row, ACTIVE and not lapsed */
-	struct st auth = prep(db, "b", "SELECT seq, user_id FROM queue_tokens WHERE token = ?"
-	    " AND state = " SQL_TOKEN_ACTIVE " AND expires_at > UTC_TIMESTAMP(3)");
-	struct st hold = prep(db, "bibsi", "UPDATE seats s SET s.state = " SQL_SEAT_HELD
-	    ", s.hold_user = ?, s.hold_expires_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND,"
-	    " s.reservation_id = ? WHERE s.concert_date = ? AND s.seat_number = ?"
-	    " AND s.concert_date >= UTC_DATE() AND " SEAT_AVAILABLE);
-	struct st ulock = prep(db, "sib", "SELECT DATE_FORMAT(s.hold_expires_at,"
-	    " '%Y-%m-%d %H:%i:%s.%f'), s.price FROM users u JOIN seats s"
-	    " ON s.concert_date = ? AND s.seat_number = ? WHERE u.id = ? FOR UPDATE");
-	struct st live = prep(db, "b", "SELECT COUNT(*) FROM reservations WHERE user_id = ?"
-	    " AND state = " SQL_RES_HELD " AND expires_at > UTC_TIMESTAMP(3)");
-	struct st resins = prep(db, "bbsi", "INSERT INTO reservations"
-	    " (id, user_id, concert_date, seat_number, price, state, expires_at)"
-	    " SELECT ?, ?, concert_date, seat_number, price, " SQL_RES_HELD ", hold_expires_at"
-	    " FROM seats WHERE concert_date = ? AND seat_number = ?");
-	struct st still = prep(db, "i", "SELECT 1 FROM queue_tokens WHERE seq = ?"
-	    " AND state = " SQL_TOKEN_ACTIVE " AND expires_at > UTC_TIMESTAMP(3) FOR UPDATE");
-	struct st extend = prep(db, "ii", "UPDATE queue_tokens SET expires_at ="
-	    " GREATEST(expires_at, UTC_TIMESTAMP(3) + INTERVAL ? SECOND),"
-	    " claimed_at = IFNULL(claimed_at, UTC_TIMESTAMP(3))"
-	    " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE);
-	struct st rlock = prep(db, "b", "SELECT user_id, DATE_FORMAT(concert_date, '%Y-%m-%d'),"
-	    " seat_number, price, state FROM reservations WHERE id = ? FOR UPDATE");
-	struct st slock = prep(db, "si", "SELECT state FROM seats"
-	    " WHERE concert_date = ? AND seat_number = ? FOR UPDATE");
-	/* the deadline is part of the sale (api_pay: st_sell) */
-	struct st sell = prep(db, "sibb", "UPDATE seats SET state = " SQL_SEAT_SOLD
-	    ", hold_expires_at = NULL WHERE concert_date = ? AND seat_number = ?"
-	    " AND state = " SQL_SEAT_HELD " AND reservation_id = ?"
-	    " AND EXISTS (SELECT 1 FROM reservations r WHERE r.id = ?"
-	    "   AND r.expires_at > UTC_TIMESTAMP(3))");
-	struct st debit = prep(db, "ibi", "UPDATE users SET balance = balance - ?"
-	    " WHERE id = ? AND balance >= ?");
-	struct st ledger = prep(db, "bib", "INSERT INTO balance_ledger"
-	    " (user_id, delta, kind, ref_id) VALUES (?, ?, 'PAYMENT', ?)");
-	struct st payins = prep(db, "bbbi", "INSERT INTO payments"
-	    " (id, reservation_id, user_id, amount) VALUES (?, ?, ?, ?)");
-	struct st confirm = prep(db, "b", "UPDATE reservations SET state = " SQL_RES_CONFIRMED
-	    ", updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND state = " SQL_RES_HELD);
+	/* The workers' own texts (src/stmts.h), in api_hold's and api_pay's
+	 * order; the binds the workers use. */
+	struct st lookup = prep(db, "iiii", SQL_TOKEN_LOOKUP);
+	struct st hold = prep(db, "bibisi", SQL_HOLD_SEAT);
+	struct st ulock = prep(db, "isib", SQL_HOLD_USER_LOCK);
+	struct st still = prep(db, "ii", SQL_TOKEN_STILL_ACTIVE);
+	struct st extend = prep(db, "iii", SQL_HOLD_TOK_EXTEND);
+	struct st live = prep(db, "b", SQL_HOLD_LIVE);
+	struct st resins = prep(db, "bbisi", SQL_HOLD_RES_INS);
+	struct st rlock = prep(db, "b", SQL_PAY_RES_LOCK);
+	struct st slock = prep(db, "isi", SQL_PAY_SEAT_LOCK);
+	struct st sell = prep(db, "isibb", SQL_PAY_SELL);
+	struct st debit = prep(db, "ibi", SQL_PAY_DEBIT);
+	struct st ledger = prep(db, "bib", SQL_PAY_LEDGER);
+	struct st payins = prep(db, "bbbi", SQL_PAY_INS);
+	struct st confirm = prep(db, "b", SQL_PAY_CONFIRM);
+	struct st bal = prep(db, "ibb", SQL_PAY_BALANCE);
 	/* the payer has no other hold in the bench: the admission ends, the
-	 * UPDATE being its re-check under the lock (api_pay: st_tok_end) */
-	struct st tokend = prep(db, "i", "UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
-	    ", live_user = NULL, expires_at = UTC_TIMESTAMP(3), end_reason = "
-	    SQL_TOKEN_END_PAID " WHERE seq = ? AND state = " SQL_TOKEN_ACTIVE
-	    " AND expires_at > UTC_TIMESTAMP(3)");
-	/* balance and the other live holds in one read (api_pay: st_balance) */
-	struct st bal = prep(db, "bb", "SELECT u.balance, (SELECT COUNT(*)"
-	    " FROM reservations r WHERE r.user_id = u.id AND r.state = " SQL_RES_HELD
-	    " AND r.expires_at > UTC_TIMESTAMP(3) AND r.id <> ?) FROM users u WHERE u.id = ?");
+	 * UPDATE being its re-check under the lock */
+	struct st tokend = prep(db, "ii", SQL_PAY_TOK_END);
+	const long long cs = o_claim_seconds, c = o_concert;
 
 	end = now_s() + o_seconds;
 	int attempt = 0;    /* of the current payment (deadlock retries) */
@@ -222,24 +193,28 @@ work(void *arg)
 			long long seat = 1 + w->k + seat_i * o_threads;
 
 			seat_i++;
-			ok = ok && run(&auth, jb->token) == 1 &&
-			    run(&hold, jb->user, 300LL, rid, o_date, seat) == 1 &&
-			    run(&ulock, o_date, seat, jb->user) == 1 && run(&live, jb->user) == 1 &&
-			    run(&resins, rid, jb->user, o_date, seat) == 1 &&
-			    run(&still, jb->seq) == 1 && run(&extend, 301LL, jb->seq) >= 0;
+			ok = ok && run(&lookup, cs, cs, c, jb->seq) == 1 &&
+			    run(&hold, jb->user, 300LL, rid, c, o_date, seat) == 1 &&
+			    run(&ulock, c, o_date, seat, jb->user) == 1 &&
+			    run(&still, c, jb->seq) == 1 &&
+			    run(&extend, 301LL, c, jb->seq) >= 0 &&
+			    run(&live, jb->user) == 1 &&
+			    run(&resins, rid, jb->user, c, o_date, seat) == 1;
 			if (++uses == 4) { /* max_holds_per_user */
 				uses = 0;
 				j += o_threads;
 			}
 		} else {
-			ok = ok && run(&auth, jb->token) == 1 && run(&rlock, jb->res) == 1 &&
-			    run(&slock, o_date, jb->seat) == 1 &&
-			    run(&sell, o_date, jb->seat, jb->res, jb->res) == 1 &&
+			ok = ok && run(&lookup, cs, cs, c, jb->seq) == 1 &&
+			    run(&rlock, jb->res) == 1 &&
+			    run(&slock, c, o_date, jb->seat) == 1 &&
+			    run(&sell, c, o_date, jb->seat, jb->res, jb->res) == 1 &&
 			    run(&debit, jb->price, jb->user, jb->price) == 1 &&
-			    run(&ledger, jb->user, -jb->price, jb->res) == 1 &&
+			    run(&ledger, jb->user, -jb->price, rid) == 1 &&
 			    run(&payins, rid, jb->res, jb->user, jb->price) == 1 &&
 			    run(&confirm, jb->res) == 1 &&
-			    run(&bal, jb->res, jb->user) == 1 && run(&tokend, jb->seq) >= 0;
+			    run(&bal, c, jb->res, jb->user) == 1 &&
+			    run(&tokend, c, jb->seq) == 1;
 			j += o_threads;
 		}
 		if (ok && mysql_commit(db) == 0) {
@@ -300,6 +275,8 @@ main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--date")) o_date = argv[i + 1];
 		else if (!strcmp(argv[i], "--input")) o_input = argv[i + 1];
 		else if (!strcmp(argv[i], "--threads")) o_threads = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--concert")) o_concert = atoll(argv[i + 1]);
+		else if (!strcmp(argv[i], "--claim-seconds")) o_claim_seconds = atoll(argv[i + 1]);
 		else if (!strcmp(argv[i], "--seconds")) o_seconds = atof(argv[i + 1]);
 		else goto usage;
 	}
@@ -354,6 +331,7 @@ main(int argc, char **argv)
 	return errs > 0 ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: db_bench hold|pay --socket PATH --date YYYY-MM-DD --input FILE"
-	    " [--user U] [--database DB] [--threads N] [--seconds S]\n");
+	    " [--user U] [--database DB] [--threads N] [--seconds S] [--concert N]"
+	    " [--claim-seconds S]\n");
 	return 2;
 }
