@@ -138,6 +138,24 @@ concert_exists(long long concert)
 	return rc;
 }
 
+/* A date that has no row: 404, naming the concert when that is what is
+ * unknown (the default one always exists). */
+static int
+date_not_found(struct api_ctx *c, long long concert, const char *date)
+{
+	int rc;
+
+	if (concert != 1 && (rc = concert_exists(concert)) != 1) {
+		if (rc < 0)
+			return -1;
+		http_error(c->w, 404, "CONCERT_NOT_FOUND", "no concert %lld",
+		    concert);
+		return 0;
+	}
+	http_error(c->w, 404, "DATE_NOT_FOUND", "no concert on %s", date);
+	return 0;
+}
+
 int
 api_dates(struct api_ctx *c)
 {
@@ -212,16 +230,7 @@ api_seats(struct api_ctx *c)
 	}
 	if (rows == 0) {
 		json_object_put(a);
-		if (concert != 1 && (rc = concert_exists(concert)) != 1) {
-			if (rc < 0)
-				return -1;
-			http_error(c->w, 404, "CONCERT_NOT_FOUND",
-			    "no concert %lld", concert);
-			return 0;
-		}
-		http_error(c->w, 404, "DATE_NOT_FOUND",
-		    "no concert on %s", c->p->v[P_DATE].s);
-		return 0;
+		return date_not_found(c, concert, c->p->v[P_DATE].s);
 	}
 	http_json(c->w, 200, a);
 	return 0;
@@ -266,18 +275,7 @@ api_seat_summary(struct api_ctx *c)
 		db_done(st_date_exists);
 		if (rc != 1) {
 			json_object_put(a);
-			if (rc < 0)
-				return -1;
-			if (concert != 1 && (rc = concert_exists(concert)) != 1) {
-				if (rc < 0)
-					return -1;
-				http_error(c->w, 404, "CONCERT_NOT_FOUND",
-				    "no concert %lld", concert);
-				return 0;
-			}
-			http_error(c->w, 404, "DATE_NOT_FOUND", "no concert on %s",
-			    date);
-			return 0;
+			return rc < 0 ? -1 : date_not_found(c, concert, date);
 		}
 	}
 	http_json(c->w, 200, a);

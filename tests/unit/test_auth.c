@@ -4,63 +4,27 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
 
 #include "auth.h"
 #include "config.h"
 #include "util.h"
 #include "validate.h"
+#include "../jwt_sign.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef-test"
 #define SUB "6f1c2a4e-8b3d-4c5e-9f70-112233445566"
 #define NOW 2000000000LL
 
-static void
-b64url(const unsigned char *in, size_t n, char *out)
-{
-	static const char a[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	unsigned acc = 0;
-	int bits = 0;
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[o++] = a[(acc >> bits) & 63];
-		}
-	}
-	if (bits > 0)
-		out[o++] = a[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
-}
-
 /* header.payload signed with HS256 under key (NULL: no signature). */
 static void
 hs256(const char *hdr, const char *payload, const char *key, char *out)
 {
-	unsigned char md[32];
-	unsigned mdlen;
-	char *p = out;
-
-	b64url((const unsigned char *)hdr, strlen(hdr), p);
-	p += strlen(p);
-	*p++ = '.';
-	b64url((const unsigned char *)payload, strlen(payload), p);
-	p += strlen(p);
-	if (key == NULL) {
-		strcpy(p, ".");
-		return;
-	}
-	HMAC(EVP_sha256(), key, (int)strlen(key), (unsigned char *)out,
-	    (size_t)(p - out), md, &mdlen);
-	*p++ = '.';
-	b64url(md, mdlen, p);
+	jwt_hs256(hdr, strlen(hdr), payload, strlen(payload), key,
+	    key != NULL ? strlen(key) : 0, out);
 }
 
 static struct auth_verifier v;
@@ -306,7 +270,7 @@ Test(auth, rs256_valid_and_alg_confusion_refused)
 	    strlen(t)), 1);
 	EVP_MD_CTX_free(ctx);
 	strcat(t, ".");
-	b64url(sig, siglen, t + strlen(t));
+	jwt_b64url(sig, siglen, t + strlen(t));
 	cr_assert_eq(auth_jwt_verify(&rv, t, NOW, sub, why, sizeof(why)), 0,
 	    "%s", why);
 
