@@ -627,13 +627,14 @@ next_seq(struct api_ctx *c, int concert, long long *seq, int *pre)
 	long long n, id = concert;
 	unsigned long long got;
 
-	if ((n = db_exec(st_next_seq, "iiiiii", id, id, id, id, id, id)) < 0)
+	/* Binds: PRE_COND three times, PRE_OPEN_FUTURE once more, the row. */
+	if ((n = db_exec(st_next_seq, "iiiii", id, id, id, id, id)) < 0)
 		return -1;
 	if (n == 0) {
 		/* The concert's first join (or no such concert). */
 		if (db_exec(st_qstate_make, "i", (long long)concert) < 0 ||
 		    db_exec(st_qseq_make, "i", (long long)concert) < 0 ||
-		    (n = db_exec(st_next_seq, "iiiiii", id, id, id, id, id,
+		    (n = db_exec(st_next_seq, "iiiii", id, id, id, id,
 		    id)) < 0)
 			return -1;
 		if (n == 0) {

@@ -172,7 +172,8 @@ def check_invariants():
          " HAVING COUNT(t.seq) <> d.entrants OR (d.entrants > 0 AND"
          " (MIN(t.seq) <> d.first_seq OR MAX(t.seq) <> d.first_seq + d.entrants - 1))",
          "drawn pre-queue whose entrants do not hold exactly its seqs", f)
-    _bad("SELECT d.concert_id, d.late, COUNT(t.seq), MIN(t.seq), MAX(t.seq)"
+    _bad("SELECT d.concert_id, d.late, d.first_seq, d.entrants, COUNT(t.seq),"
+         " MIN(t.seq), MAX(t.seq)"
          " FROM queue_draws d LEFT JOIN queue_tokens t"
          " ON t.concert_id = d.concert_id AND t.pre_seq > d.joined AND t.seq > 0"
          " GROUP BY d.concert_id HAVING COUNT(t.seq) <> d.late OR (d.late > 0 AND"
