@@ -359,6 +359,9 @@ ALTER TABLE queue_seq
 -- -pre_seq (the primary key needs a value; no admission picks seq < 1);
 -- the draw sets the real one.  The token string of a pre-queue join
 -- names (concert, pre_seq) (src/qtoken.h), found through qt_concert_pre.
+-- Its token column keeps that pre-queue token after the draw (the
+-- token of the drawn place is minted from the seq by the workers, which
+-- hold the key; the consumer does not need it).
 ALTER TABLE queue_tokens
   ADD COLUMN IF NOT EXISTS pre_seq BIGINT NULL,
   ADD UNIQUE KEY IF NOT EXISTS qt_concert_pre (concert_id, pre_seq);

@@ -20,6 +20,7 @@ import hmac
 import os
 import random
 import subprocess
+import threading
 import time
 import uuid
 
@@ -299,6 +300,46 @@ def test_joins_between_the_opening_and_the_draw_come_after_the_entrants():
                % (cid, cid, cid))
         rc, out = _verify_draw(st, cid)
         assert rc == 1 and "MISMATCH" in out, out
+
+
+def test_joins_racing_the_draw_are_neither_lost_nor_ahead_of_the_entrants():
+    with isolated_stack(demo=True, consumers=2, max_active_tokens=1,
+                        active_ttl_seconds=600, sweep_interval_ms=50) as st:
+        cid = 3
+        _open_in(st, cid, 3)
+        got, stop = [], threading.Event()
+
+        def joiner(k):
+            # Keeps joining from before the opening until after the draw.
+            while not stop.is_set():
+                s, b = _join(str(uuid.uuid4()), cid, post=st.post)
+                assert s == 201, b
+                got.append(b["token"])
+        threads = [threading.Thread(target=joiner, args=(k,), daemon=True) for k in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            wait_until(lambda: _draw(st, cid) is not None, 30, what="the draw")
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        _, _, joined, n, first, late, _ = _draw(st, cid)
+        joined, n, first, late = int(joined), int(n), int(first), int(late)
+        assert n >= 1 and first == 1, (joined, n, late)
+        rows = dict((tok, (int(seq), p)) for tok, seq, p in st.sql(
+            "SELECT LOWER(HEX(token)), seq, pre_seq FROM queue_tokens WHERE concert_id = %d"
+            % cid))
+        # Every join answered has its row, and every row has a place now.
+        assert set(got) == set(rows), (len(got), len(rows))
+        seqs = sorted(s for s, _ in rows.values())
+        assert seqs == list(range(1, len(rows) + 1)), seqs[:20]
+        # The entrants hold 1..n; everyone else is behind them.
+        for s, p in rows.values():
+            assert (p is not None and int(p) <= joined) == (s <= n), (s, p, joined, n)
+        rc, out = _verify_draw(st, cid)
+        assert rc == 0, out
 
 
 def test_two_consumers_racing_make_one_draw():
