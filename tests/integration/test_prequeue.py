@@ -14,11 +14,10 @@ recomputation from the seed (here in Python, and by `concert-consumer
 --verify-draw`), joins after the opening, and two consumers racing for one
 draw.
 """
-import datetime
 import hashlib
 import hmac
-import os
 import random
+import signal
 import subprocess
 import threading
 import time
@@ -358,3 +357,49 @@ def test_two_consumers_racing_make_one_draw():
         assert sorted(s for _, s, _ in _pre_rows(st, cid)) == list(range(1, 31))
         rc, out = _verify_draw(st, cid)
         assert rc == 0, out
+
+
+def _consistent(st, cid):
+    """No draw and every entrant still unplaced, or a complete draw."""
+    d = _draw(st, cid)
+    placed = int(st.scalar("SELECT COUNT(*) FROM queue_tokens WHERE concert_id = %d"
+                           " AND seq > 0" % cid))
+    if d is None:
+        assert placed == 0, placed
+        assert st.scalar("SELECT pre_drawn FROM queue_seq WHERE id = %d" % cid) == "0"
+        return False
+    n = int(d[3])
+    assert placed == n and st.scalar(
+        "SELECT MIN(seq) = 1 AND MAX(seq) = %d FROM queue_tokens WHERE concert_id = %d"
+        " AND seq > 0" % (n, cid)) == "1"
+    return True
+
+
+def test_a_consumer_killed_mid_draw_leaves_no_draw_or_a_whole_one():
+    with isolated_stack(demo=True, max_active_tokens=1, active_ttl_seconds=600) as st:
+        cid = 2
+        _open_in(st, cid, 4)
+        s, b = _join(str(uuid.uuid4()), cid, post=st.post)
+        assert s == 201, b
+        # A big pre-queue (written directly, as the joins would), so the draw
+        # takes a while: 60,000 entrants, about 8,600 renumbering statements.
+        big = 60000
+        st.sql("INSERT INTO queue_tokens (seq, concert_id, token, user_id, live_user, state,"
+               " pre_seq) SELECT -(seq + 1), %d, UNHEX(MD5(CONCAT('t', seq))),"
+               " UNHEX(MD5(CONCAT('u', seq))), UNHEX(MD5(CONCAT('u', seq))), 0, seq + 1"
+               " FROM seq_1_to_%d; UPDATE queue_seq SET pre_next = %d, pre_early = %d"
+               " WHERE id = %d" % (cid, big, big + 1, big + 1, cid))
+        # Killed while the draw's transaction has renumbered rows (or, if it
+        # was too quick to catch, after it).
+        wait_until(lambda: _draw(st, cid) is not None or int(st.scalar(
+            "SELECT IFNULL(MAX(trx_rows_modified), 0) FROM information_schema.innodb_trx"))
+            > 700, 20, interval=0.01, what="the draw under way")
+        st.kill_consumer(0, signal.SIGKILL)
+        first = _consistent(st, cid)
+        st.start_consumer(0)
+        wait_until(lambda: _draw(st, cid) is not None, 60, what="the draw")
+        assert _consistent(st, cid)
+        assert int(_draw(st, cid)[3]) == big + 1
+        rc, out = _verify_draw(st, cid)
+        assert rc == 0, out
+        print("killed %s the draw" % ("after" if first else "during"))
