@@ -111,7 +111,7 @@ static struct db_stmt *st_lookup, *st_live, *st_lapse_one, *st_user_ins,
 	"   t.expires_at) / 1000000), 0), t.end_reason," \
 	" t.state = " SQL_TOKEN_ACTIVE " AND t.claimed_at IS NULL AND ? > 0" \
 	"   AND t.activated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND," \
-	" t.claimed_at IS NOT NULL, IFNULL(t.pre_seq, 0)"
+	" t.claimed_at IS NOT NULL"
 
 int
 api_token_prepare(void)
@@ -120,16 +120,7 @@ api_token_prepare(void)
 	    " s.admit_rate, s.max_active_tokens"
 	    " FROM queue_tokens t JOIN queue_state s ON s.id = t.concert_id"
 	    " WHERE t.concert_id = ? AND t.seq = ?");
-	st_lookup_pre = db_stmt("SELECT " TOKEN_COLS ", s.serving_seq,"
-	    " s.admit_rate, s.max_active_tokens"
-	    " FROM queue_tokens t JOIN queue_state s ON s.id = t.concert_id"
-	    " WHERE t.concert_id = ? AND t.pre_seq = ?");
-	st_opens = db_stmt("SELECT"
-	    " IFNULL(DATE_FORMAT(on_sale_at, '%Y-%m-%d %H:%i:%s.%f'), ''),"
-	    " IFNULL(CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3),"
-	    "   on_sale_at) / 1000000), 0)"
-	    " FROM concerts WHERE id = ?");
-	st_live = db_stmt("SELECT " TOKEN_COLS
+	st_live = db_stmt("SELECT " TOKEN_COLS ", IFNULL(t.pre_seq, 0)"
 	    " FROM queue_tokens t WHERE t.concert_id = ? AND t.live_user = ?"
 	    " FOR UPDATE");
 	st_lapse_one = db_stmt("UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
@@ -169,11 +160,6 @@ api_token_prepare(void)
 	    SQL_TOKEN_END_LEFT " WHERE concert_id = ? AND seq = ?"
 	    " AND state IN (" SQL_TOKEN_WAITING
 	    ", " SQL_TOKEN_ACTIVE ")");
-	st_release_pre = db_stmt("UPDATE queue_tokens SET state = "
-	    SQL_TOKEN_EXPIRED ", live_user = NULL, expires_at = UTC_TIMESTAMP(3),"
-	    " end_reason = " SQL_TOKEN_END_LEFT " WHERE concert_id = ? AND"
-	    " pre_seq = ? AND state IN (" SQL_TOKEN_WAITING ", "
-	    SQL_TOKEN_ACTIVE ")");
 	st_still_active = db_stmt("SELECT 1 FROM queue_tokens"
 	    " WHERE concert_id = ? AND seq = ?"
 	    " AND state = " SQL_TOKEN_ACTIVE " AND expires_at > UTC_TIMESTAMP(3)"
@@ -197,6 +183,22 @@ api_token_prepare(void)
 	st_seen = db_stmt("UPDATE queue_tokens SET seen_at = UTC_TIMESTAMP(3)"
 	    " WHERE concert_id = ? AND state = " SQL_TOKEN_WAITING " AND seq IN"
 	    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	/* The pre-queue's (see the top): a pre token's row by its number,
+	 * leaving by it, and the concert's opening for the answer. */
+	st_lookup_pre = db_stmt("SELECT " TOKEN_COLS ", s.serving_seq,"
+	    " s.admit_rate, s.max_active_tokens, IFNULL(t.pre_seq, 0)"
+	    " FROM queue_tokens t JOIN queue_state s ON s.id = t.concert_id"
+	    " WHERE t.concert_id = ? AND t.pre_seq = ?");
+	st_release_pre = db_stmt("UPDATE queue_tokens SET state = "
+	    SQL_TOKEN_EXPIRED ", live_user = NULL, expires_at = UTC_TIMESTAMP(3),"
+	    " end_reason = " SQL_TOKEN_END_LEFT " WHERE concert_id = ? AND"
+	    " pre_seq = ? AND state IN (" SQL_TOKEN_WAITING ", "
+	    SQL_TOKEN_ACTIVE ")");
+	st_opens = db_stmt("SELECT"
+	    " IFNULL(DATE_FORMAT(on_sale_at, '%Y-%m-%d %H:%i:%s.%f'), ''),"
+	    " IFNULL(CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3),"
+	    "   on_sale_at) / 1000000), 0)"
+	    " FROM concerts WHERE id = ?");
 	return st_lookup && st_live && st_lapse_one && st_user_ins &&
 	    st_tok_ins && st_next_seq && st_qstate_make && st_qseq_make &&
 	    st_qstate &&
@@ -560,9 +562,14 @@ lookup(struct api_ctx *c, int concert, long long seq, int pre,
 	if (db_exec(st, "iiii", (long long)c->cfg->claim_seconds,
 	    (long long)c->cfg->claim_seconds, (long long)concert, seq) < 0)
 		return -1;
-	rc = db_fetch(st, "iuiiiiiiiidi", &t->seq, t->user, &t->state,
+	/* By seq: a placed token (pre_seq is not needed: its token is its
+	 * seq's).  By number: pre_seq last. */
+	rc = pre ? db_fetch(st, "iuiiiiiiidii", &t->seq, t->user, &t->state,
 	    &t->lapsed, &t->left, &t->reason, &t->unclaimed, &t->claimed,
-	    &t->pre_seq, &t->serving, &t->rate, &t->max_active);
+	    &t->serving, &t->rate, &t->max_active, &t->pre_seq) :
+	    db_fetch(st, "iuiiiiiiidi", &t->seq, t->user, &t->state,
+	    &t->lapsed, &t->left, &t->reason, &t->unclaimed, &t->claimed,
+	    &t->serving, &t->rate, &t->max_active);
 	db_done(st);
 	t->concert = concert;
 	return rc;
