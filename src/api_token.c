@@ -78,12 +78,6 @@
 /* First refresh of a host: every leaver above the serving counter. */
 #define QUEUE_LEAVERS_ALL_S   100000000
 
-static struct db_stmt *st_lookup, *st_live, *st_lapse_one, *st_user_ins,
-    *st_tok_ins, *st_qstate, *st_release, *st_still_active,
-    *st_claim, *st_claim_active, *st_leavers, *st_seen, *st_next_seq,
-    *st_qstate_make, *st_qseq_make, *st_lookup_pre, *st_release_pre,
-    *st_opens;
-
 /* A pre-queue join's number comes back from st_next_seq offset by this
  * (a seq is far below it). */
 #define PRE_JOIN_BASE 4611686018427387904LL     /* 2^62 */
@@ -100,6 +94,14 @@ static struct db_stmt *st_lookup, *st_live, *st_lapse_one, *st_user_ins,
  * front of them: it takes a pre number above pre_early). */
 #define PRE_COND \
 	"(pre_drawn = 0 AND (pre_next > 0 OR " PRE_OPEN_FUTURE "))"
+
+/* The pre-queue's statements (see the top). */
+static struct db_stmt *st_lookup_pre, *st_release_pre, *st_opens;
+
+static struct db_stmt *st_lookup, *st_live, *st_lapse_one, *st_user_ins,
+    *st_tok_ins, *st_qstate, *st_release, *st_still_active,
+    *st_claim, *st_claim_active, *st_leavers, *st_seen, *st_next_seq,
+    *st_qstate_make, *st_qseq_make;
 
 /* Columns shared by lookups: seq, user, state, lapsed?, seconds left,
  * end reason, unclaimed? (admitted claim_seconds ago, never used),
@@ -120,7 +122,7 @@ api_token_prepare(void)
 	    " s.admit_rate, s.max_active_tokens"
 	    " FROM queue_tokens t JOIN queue_state s ON s.id = t.concert_id"
 	    " WHERE t.concert_id = ? AND t.seq = ?");
-	st_live = db_stmt("SELECT " TOKEN_COLS ", IFNULL(t.pre_seq, 0)"
+	st_live = db_stmt("SELECT " TOKEN_COLS
 	    " FROM queue_tokens t WHERE t.concert_id = ? AND t.live_user = ?"
 	    " FOR UPDATE");
 	st_lapse_one = db_stmt("UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
@@ -186,7 +188,7 @@ api_token_prepare(void)
 	/* The pre-queue's (see the top): a pre token's row by its number,
 	 * leaving by it, and the concert's opening for the answer. */
 	st_lookup_pre = db_stmt("SELECT " TOKEN_COLS ", s.serving_seq,"
-	    " s.admit_rate, s.max_active_tokens, IFNULL(t.pre_seq, 0)"
+	    " s.admit_rate, s.max_active_tokens"
 	    " FROM queue_tokens t JOIN queue_state s ON s.id = t.concert_id"
 	    " WHERE t.concert_id = ? AND t.pre_seq = ?");
 	st_release_pre = db_stmt("UPDATE queue_tokens SET state = "
@@ -217,7 +219,6 @@ struct token_row {
 	long long reason;             /* enum token_end */
 	long long unclaimed;
 	long long claimed;
-	long long pre_seq;            /* pre-queue number, 0: none */
 	long long serving;
 	double rate;
 	long long max_active;         /* 0: not seeded yet */
@@ -371,12 +372,12 @@ prequeue_body(const struct api_ctx *c, const unsigned char tok[16],
 }
 
 /* The token string of t: of its seq, or before the draw of its pre-queue
- * number. */
+ * number (an unplaced row's seq is -number, schema.sql). */
 static void
 token_of(const struct token_row *t, unsigned char tok[16])
 {
 	if ((t->seq > 0 ? qtoken_mint(t->concert, t->seq, tok) :
-	    qtoken_mint_pre(t->concert, t->pre_seq, tok)) == -1)
+	    qtoken_mint_pre(t->concert, -t->seq, tok)) == -1)
 		memset(tok, 0, 16);
 }
 
@@ -562,12 +563,7 @@ lookup(struct api_ctx *c, int concert, long long seq, int pre,
 	if (db_exec(st, "iiii", (long long)c->cfg->claim_seconds,
 	    (long long)c->cfg->claim_seconds, (long long)concert, seq) < 0)
 		return -1;
-	/* By seq: a placed token (pre_seq is not needed: its token is its
-	 * seq's).  By number: pre_seq last. */
-	rc = pre ? db_fetch(st, "iuiiiiiiidii", &t->seq, t->user, &t->state,
-	    &t->lapsed, &t->left, &t->reason, &t->unclaimed, &t->claimed,
-	    &t->serving, &t->rate, &t->max_active, &t->pre_seq) :
-	    db_fetch(st, "iuiiiiiiidi", &t->seq, t->user, &t->state,
+	rc = db_fetch(st, "iuiiiiiiidi", &t->seq, t->user, &t->state,
 	    &t->lapsed, &t->left, &t->reason, &t->unclaimed, &t->claimed,
 	    &t->serving, &t->rate, &t->max_active);
 	db_done(st);
@@ -585,9 +581,8 @@ lookup_live(struct api_ctx *c, int concert, const unsigned char *user,
 	if (db_exec(st_live, "iiiu", (long long)c->cfg->claim_seconds,
 	    (long long)c->cfg->claim_seconds, (long long)concert, user) < 0)
 		return -1;
-	rc = db_fetch(st_live, "iuiiiiiii", &t->seq, t->user, &t->state,
-	    &t->lapsed, &t->left, &t->reason, &t->unclaimed, &t->claimed,
-	    &t->pre_seq);
+	rc = db_fetch(st_live, "iuiiiiii", &t->seq, t->user, &t->state,
+	    &t->lapsed, &t->left, &t->reason, &t->unclaimed, &t->claimed);
 	db_done(st_live);
 	t->concert = concert;
 	return rc;
@@ -663,7 +658,7 @@ api_token_issue(struct api_ctx *c)
 	const unsigned char *user = c->p->v[P_USER_ID].u;
 	int concert = request_concert(c);
 	unsigned char tok[16];
-	long long seq, row_seq, pre_seq;
+	long long seq, row_seq;
 	int rc, pre = 0;
 
 	memset(&t, 0, sizeof(t));
@@ -685,7 +680,6 @@ api_token_issue(struct api_ctx *c)
 		return rc;
 	/* A pre-queue join's row waits under seq -number until the draw. */
 	row_seq = pre ? -seq : seq;
-	pre_seq = pre ? seq : 0;
 	if ((pre ? qtoken_mint_pre(concert, seq, tok) :
 	    qtoken_mint(concert, seq, tok)) == -1) {
 		log_error("token mint failed for concert %d %s %lld", concert,
@@ -693,7 +687,7 @@ api_token_issue(struct api_ctx *c)
 		return -1;
 	}
 	if (db_exec(st_tok_ins, "iiuuui", row_seq, (long long)concert, tok,
-	    user, user, pre_seq) < 0) {
+	    user, user, pre ? seq : 0) < 0) {
 		if (db_errno() != DB_ER_DUP_ENTRY)
 			return -1;
 		/* A concurrent request for this user won the insert (we waited
@@ -708,7 +702,6 @@ api_token_issue(struct api_ctx *c)
 	memset(&t, 0, sizeof(t));
 	t.concert = concert;
 	t.seq = row_seq;
-	t.pre_seq = pre_seq;
 	memcpy(t.user, user, 16);
 	t.state = TOKEN_WAITING;
 	if (answer(c, &t, 201) == -1)
