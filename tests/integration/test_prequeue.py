@@ -26,12 +26,13 @@ import uuid
 import pytest
 
 from helpers import api, assert_error, new_user, scalar, sql, uhex, wait_until
+import fcgi_client
 from isolated import isolated_stack, _binary
 
 _my_concerts = []
 
 
-def _concert_opening_in(seconds, database_sql=sql):
+def _concert_opening_in(seconds):
     for _ in range(50):
         cid = random.randint(1000, 60000)
         n = scalar("INSERT IGNORE INTO concerts (id, title, venue, on_sale_at) VALUES"
@@ -188,6 +189,16 @@ def _seconds_to_opening(st, cid):
                            " / 1e6 FROM concerts WHERE id = %d" % cid))
 
 
+def _shm_polls(st):
+    """concert_queue_polls_shm_total, from the workers' socket (not proxied)."""
+    r = fcgi_client.request(st.sock, "GET", "/metrics", timeout=5)
+    assert r.status == 200, r
+    line = [x for x in r.body.decode().splitlines()
+            if x.startswith("concert_queue_polls_shm_total ")]
+    assert line, r.body[:500]
+    return int(line[0].split()[1])
+
+
 def _verify_draw(st, cid):
     r = subprocess.run([_binary("concert-consumer"), "--verify-draw", str(cid)],
                        env=st.env, capture_output=True, text=True, timeout=30)
@@ -253,8 +264,12 @@ def test_the_opening_draws_once_and_the_order_is_the_seeds():
         assert status == 200 and b["status"] == "WAITING", b
         assert b["queuePosition"] == 4 and b["token"] != pre[u], b
         assert "opensAt" not in b
-        status, b2 = st.get("/api/v1/token?token=" + b["token"])
-        assert status == 200 and b2["queuePosition"] == 4 and b2["token"] == b["token"], b2
+        # ... whose WAITING polls are answered from the host's counters again.
+        shm = _shm_polls(st)
+        for _ in range(3):
+            status, b2 = st.get("/api/v1/token?token=" + b["token"])
+            assert status == 200 and b2["queuePosition"] == 4 and b2["token"] == b["token"], b2
+        assert _shm_polls(st) >= shm + 3
         # Asking to join again answers with that token too.
         status, b3 = _join(u, cid, post=st.post)
         assert status == 200 and b3["token"] == b["token"], b3
