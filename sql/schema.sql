@@ -333,6 +333,59 @@ BEGIN
 END//
 DELIMITER ;
 
+-- Issue 12 part 5: a pre-queue for the opening.  A concert whose
+-- on_sale_at is in the future takes its joins into a pre-queue; at the
+-- opening the consumer draws their order at random, once, and gives them
+-- seqs next_seq + 1 .. next_seq + n; everyone after joins behind them.
+-- queue_seq (its row lock orders the joins of a concert, and the draw
+-- takes it too, so a join is either in the draw or after it):
+--   pre_next:  pre-queue joins so far (their numbers, queue_tokens.pre_seq,
+--              are 1..pre_next);
+--   pre_early: the last of them made before on_sale_at: joins 1..pre_early
+--              are the draw's entrants (those still waiting at the draw);
+--              pre_early+1..pre_next came after the opening but before
+--              the draw, and get the seqs after the entrants', in order;
+--   pre_drawn: 1 once the draw is committed (queue_draws has its row);
+--              from then on every join takes next_seq as before.
+-- A join goes to the pre-queue while pre_drawn = 0 and either on_sale_at
+-- is in the future or the pre-queue has joins already.  The default
+-- concert (on_sale_at NULL) never has one.
+ALTER TABLE queue_seq
+  ADD COLUMN IF NOT EXISTS pre_next BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS pre_early BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS pre_drawn TINYINT NOT NULL DEFAULT 0;
+-- pre_seq: the token's number in its concert's pre-queue (NULL for a
+-- token that joined the line directly).  Until the draw the row's seq is
+-- -pre_seq (the primary key needs a value; no admission picks seq < 1);
+-- the draw sets the real one.  The token string of a pre-queue join
+-- names (concert, pre_seq) (src/qtoken.h), found through qt_concert_pre.
+-- Its token column keeps that pre-queue token after the draw (the
+-- token of the drawn place is minted from the seq by the workers, which
+-- hold the key; the consumer does not need it).
+ALTER TABLE queue_tokens
+  ADD COLUMN IF NOT EXISTS pre_seq BIGINT NULL,
+  ADD UNIQUE KEY IF NOT EXISTS qt_concert_pre (concert_id, pre_seq);
+-- One row per draw, written in the draw's transaction (the primary key
+-- makes a second draw of a concert impossible).  What reproduces it
+-- (src/consumer/shuffle.h): the seed (hex of 32 bytes, public once drawn),
+-- the method, and the entrants: the tokens with pre_seq 1..joined whose
+-- seq is first_seq..first_seq + entrants - 1; entrants_sha256 is the
+-- digest of their pre_seq list, so the set can be checked too.  late:
+-- joins between the opening and the draw, seqs first_seq + entrants ..
+-- in join order.
+CREATE TABLE IF NOT EXISTS queue_draws (
+  concert_id      INT NOT NULL PRIMARY KEY,
+  method          VARCHAR(32) NOT NULL,
+  seed            CHAR(64) NOT NULL,
+  on_sale_at      DATETIME(3) NULL,
+  drawn_at        DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
+  joined          BIGINT NOT NULL,
+  entrants        BIGINT NOT NULL,
+  first_seq       BIGINT NOT NULL,
+  late            BIGINT NOT NULL,
+  entrants_sha256 CHAR(64) NOT NULL
+) ENGINE=InnoDB;
+
 -- Idempotency-Key replay store.  The key row is inserted in the same
 -- transaction as the request's effects, so an answer is stored exactly
 -- when its effects are committed.

@@ -30,6 +30,20 @@
  * (admitted, or a straggler), one beyond the left set's window, or stale
  * counters (older than QUEUE_STALE_MS) are asked of the database.
  *
+ * A pre-queue (issue 12 part 5): while a concert's on_sale_at is in the
+ * future (and until the consumer has drawn its order, src/consumer/draw.c)
+ * a join gets no seq yet.  The same counter row decides it, under its
+ * lock: queue_seq.pre_next numbers the pre-queue's joins (the row's seq
+ * is -pre_seq until the draw), and the token names that number (qtoken.h,
+ * a pre token).  So a join is either counted before the draw reads the
+ * pre-queue (it holds the same lock) or sees pre_drawn and takes next_seq
+ * behind every entrant.  A pre token's poll reads the database (by
+ * qt_concert_pre): before the draw it answers WAITING with queuePosition
+ * null and opensAt; after it, the token's real place, with the token of
+ * that place (minted from the seq: the DB-free poll) in "token" for the
+ * client to use from then on.  The pre token keeps working (each of its
+ * polls costs one primary-key read).
+ *
  * The counters are refreshed by the poll that finds them older than
  * QUEUE_REFRESH_MS and wins the lease: it reads queue_state and the
  * recent leavers, and writes out the host's pending seen_at marks (the
@@ -65,6 +79,26 @@
 /* First refresh of a host: every leaver above the serving counter. */
 #define QUEUE_LEAVERS_ALL_S   100000000
 
+/* A pre-queue join's number comes back from st_next_seq offset by this
+ * (a seq is far below it). */
+#define PRE_JOIN_BASE 4611686018427387904LL     /* 2^62 */
+#define PRE_JOIN_BASE_SQL "4611686018427387904"
+
+/* Is concert's opening in the future (by the database clock)?  One bind:
+ * the concert.  NULL on_sale_at: no. */
+#define PRE_OPEN_FUTURE \
+	"IFNULL((SELECT on_sale_at FROM concerts WHERE id = ?)" \
+	" > UTC_TIMESTAMP(3), 0)"
+/* Does a join of the queue_seq row go to the pre-queue?  Not once drawn;
+ * else when the opening is ahead or the pre-queue has joins (a join
+ * after the opening but before the draw is behind the entrants, not in
+ * front of them: it takes a pre number above pre_early). */
+#define PRE_COND \
+	"(pre_drawn = 0 AND (pre_next > 0 OR " PRE_OPEN_FUTURE "))"
+
+/* The pre-queue's statements (see the top). */
+static struct db_stmt *st_lookup_pre, *st_release_pre, *st_opens;
+
 static struct db_stmt *st_lookup, *st_live, *st_lapse_one, *st_user_ins,
     *st_tok_ins, *st_qstate, *st_release, *st_still_active,
     *st_claim, *st_claim_active, *st_leavers, *st_seen, *st_next_seq,
@@ -87,11 +121,19 @@ api_token_prepare(void)
 	    " AND (expires_at <= UTC_TIMESTAMP(3) OR (? > 0 AND claimed_at IS NULL"
 	    " AND activated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND))");
 	st_user_ins = db_stmt("INSERT IGNORE INTO users (id) VALUES (?)");
-	/* The concert's next seq, returned through LAST_INSERT_ID(expr) (the
+	/* The concert's next seq, or its next pre-queue number (+
+	 * PRE_JOIN_BASE), returned through LAST_INSERT_ID(expr) (the
 	 * statement's insert id): one round trip, the row locked to the
-	 * commit. */
-	st_next_seq = db_stmt("UPDATE queue_seq"
-	    " SET next_seq = LAST_INSERT_ID(next_seq + 1) WHERE id = ?");
+	 * commit.  A single-table UPDATE assigns left to right, so PRE_COND
+	 * reads the row as it was in all three (pre_next changes last). */
+	st_next_seq = db_stmt("UPDATE queue_seq SET"
+	    " next_seq = IF(" PRE_COND ", next_seq,"
+	    "   LAST_INSERT_ID(next_seq + 1)),"
+	    " pre_early = IF(" PRE_COND " AND " PRE_OPEN_FUTURE ", pre_next + 1,"
+	    "   pre_early),"
+	    " pre_next = IF(" PRE_COND ", LAST_INSERT_ID(pre_next + 1 + "
+	    PRE_JOIN_BASE_SQL ") - " PRE_JOIN_BASE_SQL ", pre_next)"
+	    " WHERE id = ?");
 	/* A concert's first join makes its rows (nothing if the concert
 	 * does not exist). */
 	st_qseq_make = db_stmt("INSERT IGNORE INTO queue_seq (id)"
@@ -100,8 +142,8 @@ api_token_prepare(void)
 	    " SELECT id FROM concerts WHERE id = ?");
 	/* The token is minted from the seq before the INSERT. */
 	st_tok_ins = db_stmt("INSERT INTO queue_tokens"
-	    " (seq, concert_id, token, user_id, live_user, state)"
-	    " VALUES (?, ?, ?, ?, ?, " SQL_TOKEN_WAITING ")");
+	    " (seq, concert_id, token, user_id, live_user, state, pre_seq)"
+	    " VALUES (?, ?, ?, ?, ?, " SQL_TOKEN_WAITING ", NULLIF(?, 0))");
 	st_qstate = db_stmt("SELECT serving_seq, admit_rate, max_active_tokens"
 	    " FROM queue_state WHERE id = ?");
 	st_release = db_stmt("UPDATE queue_tokens SET state = " SQL_TOKEN_EXPIRED
@@ -129,11 +171,28 @@ api_token_prepare(void)
 	st_seen = db_stmt("UPDATE queue_tokens SET seen_at = UTC_TIMESTAMP(3)"
 	    " WHERE concert_id = ? AND state = " SQL_TOKEN_WAITING " AND seq IN"
 	    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	/* The pre-queue's (see the top): a pre token's row by its number,
+	 * leaving by it, and the concert's opening for the answer. */
+	st_lookup_pre = db_stmt("SELECT " TOKEN_COLS ", s.serving_seq,"
+	    " s.admit_rate, s.max_active_tokens"
+	    " FROM queue_tokens t JOIN queue_state s ON s.id = t.concert_id"
+	    " WHERE t.concert_id = ? AND t.pre_seq = ?");
+	st_release_pre = db_stmt("UPDATE queue_tokens SET state = "
+	    SQL_TOKEN_EXPIRED ", live_user = NULL, expires_at = UTC_TIMESTAMP(3),"
+	    " end_reason = " SQL_TOKEN_END_LEFT " WHERE concert_id = ? AND"
+	    " pre_seq = ? AND state IN (" SQL_TOKEN_WAITING ", "
+	    SQL_TOKEN_ACTIVE ")");
+	st_opens = db_stmt("SELECT"
+	    " IFNULL(DATE_FORMAT(on_sale_at, '%Y-%m-%d %H:%i:%s.%f'), ''),"
+	    " IFNULL(CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3),"
+	    "   on_sale_at) / 1000000), 0)"
+	    " FROM concerts WHERE id = ?");
 	return st_lookup && st_live && st_lapse_one && st_user_ins &&
 	    st_tok_ins && st_next_seq && st_qstate_make && st_qseq_make &&
 	    st_qstate &&
 	    st_release &&
-	    st_still_active && st_claim && st_claim_active && st_leavers && st_seen ? 0 : -1;
+	    st_still_active && st_claim && st_claim_active && st_leavers &&
+	    st_seen && st_lookup_pre && st_release_pre && st_opens ? 0 : -1;
 }
 
 struct token_row {
@@ -172,16 +231,16 @@ token_key(const struct config *cfg)
 	return qtoken_set_key(k, SCOREBOARD_QUEUE_KEY);
 }
 
-/* The concert and seq the request's token proves.  1, or 0 when answered
- * (401: forged, or no key). */
+/* The concert and seq (or pre-queue number, *pre set) the request's
+ * token proves.  1, or 0 when answered (401: forged, or no key). */
 static int
-token_seq(struct api_ctx *c, int *concert, long long *seq)
+token_seq(struct api_ctx *c, int *concert, long long *seq, int *pre)
 {
 	if (token_key(c->cfg) == -1) {
 		http_error(c->w, 503, "INTERNAL", "no token key available");
 		return 0;
 	}
-	if (qtoken_verify(c->p->v[P_TOKEN].u, concert, seq) == -1) {
+	if (qtoken_verify_any(c->p->v[P_TOKEN].u, concert, seq, pre) == -1) {
 		http_error(c->w, 401, "TOKEN_INVALID", "unknown queue token");
 		return 0;
 	}
@@ -252,6 +311,63 @@ waiting_body(const struct api_ctx *c, const unsigned char tok[16],
 	return o;
 }
 
+/*
+ * The WAITING body of a pre-queue token before the draw: no place yet
+ * (queuePosition null), the opening (opensAt), remainingTime the seconds
+ * until it (at least 1), and a poll at the opening (at most poll_max
+ * seconds away).  NULL on a database error.
+ */
+static json_object *
+prequeue_body(const struct api_ctx *c, const unsigned char tok[16],
+    int concert)
+{
+	json_object *o;
+	char opens[40], iso[ISO_TIME_LEN], hex[TOKEN_STR_LEN], ra[24];
+	long long secs = 0, poll;
+	int rc;
+
+	opens[0] = '\0';
+	if (db_exec(st_opens, "i", (long long)concert) < 0)
+		return NULL;
+	rc = db_fetch(st_opens, "si", opens, sizeof(opens), &secs);
+	db_done(st_opens);
+	if (rc < 0)
+		return NULL;
+	if (secs < 1)
+		secs = 1;       /* opened: the draw is due within a pass */
+	poll = secs < c->cfg->poll_max_seconds ? secs : c->cfg->poll_max_seconds;
+	if (poll < 1)
+		poll = 1;
+	o = json_object_new_object();
+	util_hex(tok, 16, hex);
+	json_object_object_add(o, "token", json_object_new_string(hex));
+	json_object_object_add(o, "status", json_object_new_string(
+	    model_token_state_name(TOKEN_WAITING)));
+	json_object_object_add(o, "queuePosition", NULL);
+	json_object_object_add(o, "remainingTime", json_object_new_int64(secs));
+	json_object_object_add(o, "pollAfterSeconds",
+	    json_object_new_int64(poll));
+	if (rc == 1 && opens[0] != '\0' &&
+	    util_mysql_to_iso(opens, iso, sizeof(iso)) == 0)
+		json_object_object_add(o, "opensAt", json_object_new_string(iso));
+	else
+		json_object_object_add(o, "opensAt", NULL);
+	snprintf(ra, sizeof(ra), "%lld", poll);
+	http_header(c->w, "Retry-After", ra);
+	return o;
+}
+
+/* The token string of t: of its seq, or before the draw of its pre-queue
+ * number (an unplaced row's seq is -number, schema.sql). */
+static void
+token_of(const struct token_row *t, unsigned char tok[16])
+{
+	if ((t->seq > 0 ? qtoken_mint(t->concert, t->seq, tok) :
+	    qtoken_mint_pre(t->concert, -t->seq, tok)) == -1)
+		memset(tok, 0, 16);
+}
+
+/* t's answer; NULL on a database error. */
 static json_object *
 token_body(struct api_ctx *c, const struct token_row *t)
 {
@@ -261,8 +377,9 @@ token_body(struct api_ctx *c, const struct token_row *t)
 	char hex[TOKEN_STR_LEN];
 	long long left = 0, poll;
 
-	if (qtoken_mint(t->concert, t->seq, tok) == -1)
-		memset(tok, 0, sizeof(tok));
+	token_of(t, tok);
+	if (state == TOKEN_WAITING && t->seq < 1)
+		return prequeue_body(c, tok, t->concert);
 	if (state == TOKEN_WAITING)
 		return waiting_body(c, tok, queue_position(t->seq, t->serving),
 		    t->rate, cap_of(c, t->max_active));
@@ -297,7 +414,7 @@ queue_event(struct api_ctx *c, enum event_type type, const struct token_row *t,
 	if ((e = api_event(c, type)) == NULL)
 		return;
 	memcpy(e->user, t->user, 16);
-	e->seq = t->seq;
+	e->seq = t->seq > 0 ? t->seq : 0;   /* 0: in a pre-queue, no place yet */
 	e->reason = reason;
 }
 
@@ -306,12 +423,16 @@ queue_event(struct api_ctx *c, enum event_type type, const struct token_row *t,
 static int
 answer(struct api_ctx *c, struct token_row *t, int status)
 {
+	json_object *o;
+
 	if (db_exec(st_qstate, "i", (long long)t->concert) < 0 ||
 	    db_fetch(st_qstate, "idi", &t->serving, &t->rate,
 	    &t->max_active) < 0)
 		return -1;
 	db_done(st_qstate);
-	http_json(c->w, status, token_body(c, t));
+	if ((o = token_body(c, t)) == NULL)
+		return -1;
+	http_json(c->w, status, o);
 	return 0;
 }
 
@@ -415,20 +536,23 @@ fail:
 	}
 }
 
-/* Fetch the token named by (concert, seq) (not locked).  1: found. */
+/* Fetch the token named by (concert, seq), or with pre by (concert,
+ * pre-queue number) (not locked).  1: found. */
 static int
-lookup(struct api_ctx *c, int concert, long long seq, struct token_row *t)
+lookup(struct api_ctx *c, int concert, long long seq, int pre,
+    struct token_row *t)
 {
+	struct db_stmt *st = pre ? st_lookup_pre : st_lookup;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	if (db_exec(st_lookup, "iiii", (long long)c->cfg->claim_seconds,
+	if (db_exec(st, "iiii", (long long)c->cfg->claim_seconds,
 	    (long long)c->cfg->claim_seconds, (long long)concert, seq) < 0)
 		return -1;
-	rc = db_fetch(st_lookup, "iuiiiiiiidi", &t->seq, t->user, &t->state,
+	rc = db_fetch(st, "iuiiiiiiidi", &t->seq, t->user, &t->state,
 	    &t->lapsed, &t->left, &t->reason, &t->unclaimed, &t->claimed,
 	    &t->serving, &t->rate, &t->max_active);
-	db_done(st_lookup);
+	db_done(st);
 	t->concert = concert;
 	return rc;
 }
@@ -481,21 +605,25 @@ request_concert(const struct api_ctx *c)
 	return c->p->v[P_CONCERT_ID].present ? (int)c->p->v[P_CONCERT_ID].i : 1;
 }
 
-/* Take the next seq of concert's line (its queue_seq row stays locked to
- * the commit).  1 with *seq set, 0 when answered (404: no such
- * concert), -1 on a database error. */
+/* Take the next seq of concert's line, or while it has a pre-queue its
+ * next pre-queue number (*pre set; its queue_seq row stays locked to the
+ * commit).  1 with *seq set, 0 when answered (404: no such concert), -1
+ * on a database error. */
 static int
-next_seq(struct api_ctx *c, int concert, long long *seq)
+next_seq(struct api_ctx *c, int concert, long long *seq, int *pre)
 {
-	long long n;
+	long long n, id = concert;
+	unsigned long long got;
 
-	if ((n = db_exec(st_next_seq, "i", (long long)concert)) < 0)
+	/* Binds: PRE_COND three times, PRE_OPEN_FUTURE once more, the row. */
+	if ((n = db_exec(st_next_seq, "iiiii", id, id, id, id, id)) < 0)
 		return -1;
 	if (n == 0) {
 		/* The concert's first join (or no such concert). */
 		if (db_exec(st_qstate_make, "i", (long long)concert) < 0 ||
 		    db_exec(st_qseq_make, "i", (long long)concert) < 0 ||
-		    (n = db_exec(st_next_seq, "i", (long long)concert)) < 0)
+		    (n = db_exec(st_next_seq, "iiiii", id, id, id, id,
+		    id)) < 0)
 			return -1;
 		if (n == 0) {
 			http_error(c->w, 404, "CONCERT_NOT_FOUND",
@@ -503,7 +631,9 @@ next_seq(struct api_ctx *c, int concert, long long *seq)
 			return 0;
 		}
 	}
-	*seq = (long long)db_insert_id(st_next_seq);
+	got = db_insert_id(st_next_seq);
+	*pre = got >= (unsigned long long)PRE_JOIN_BASE;
+	*seq = (long long)(*pre ? got - (unsigned long long)PRE_JOIN_BASE : got);
 	return 1;
 }
 
@@ -514,8 +644,8 @@ api_token_issue(struct api_ctx *c)
 	const unsigned char *user = c->p->v[P_USER_ID].u;
 	int concert = request_concert(c);
 	unsigned char tok[16];
-	long long seq;
-	int rc;
+	long long seq, row_seq;
+	int rc, pre = 0;
 
 	memset(&t, 0, sizeof(t));
 	if (token_key(c->cfg) == -1) {
@@ -532,15 +662,18 @@ api_token_issue(struct api_ctx *c)
 		return -1;
 	if (db_exec(st_user_ins, "u", user) < 0)
 		return -1;
-	if ((rc = next_seq(c, concert, &seq)) != 1)
+	if ((rc = next_seq(c, concert, &seq, &pre)) != 1)
 		return rc;
-	if (qtoken_mint(concert, seq, tok) == -1) {
-		log_error("token mint failed for concert %d seq %lld", concert,
-		    seq);
+	/* A pre-queue join's row waits under seq -number until the draw. */
+	row_seq = pre ? -seq : seq;
+	if ((pre ? qtoken_mint_pre(concert, seq, tok) :
+	    qtoken_mint(concert, seq, tok)) == -1) {
+		log_error("token mint failed for concert %d %s %lld", concert,
+		    pre ? "pre-queue join" : "seq", seq);
 		return -1;
 	}
-	if (db_exec(st_tok_ins, "iiuuu", seq, (long long)concert, tok, user,
-	    user) < 0) {
+	if (db_exec(st_tok_ins, "iiuuui", row_seq, (long long)concert, tok,
+	    user, user, pre ? seq : 0) < 0) {
 		if (db_errno() != DB_ER_DUP_ENTRY)
 			return -1;
 		/* A concurrent request for this user won the insert (we waited
@@ -554,7 +687,7 @@ api_token_issue(struct api_ctx *c)
 	}
 	memset(&t, 0, sizeof(t));
 	t.concert = concert;
-	t.seq = seq;
+	t.seq = row_seq;
 	memcpy(t.user, user, 16);
 	t.state = TOKEN_WAITING;
 	if (answer(c, &t, 201) == -1)
@@ -566,10 +699,10 @@ api_token_issue(struct api_ctx *c)
 /* lookup(), answering 404 when the row is gone.  1 found, 0 answered,
  * -1 database error. */
 static int
-lookup_or_404(struct api_ctx *c, int concert, long long seq,
+lookup_or_404(struct api_ctx *c, int concert, long long seq, int pre,
     struct token_row *t)
 {
-	int rc = lookup(c, concert, seq, t);
+	int rc = lookup(c, concert, seq, pre, t);
 
 	if (rc == 0)
 		http_error(c->w, 404, "TOKEN_NOT_FOUND", "no such token");
@@ -581,13 +714,14 @@ api_token_get(struct api_ctx *c)
 {
 	struct scoreboard_queue_view v;
 	struct token_row t;
+	json_object *o;
 	long long seq;
-	int rc, concert;
+	int rc, concert, pre;
 
-	if (!token_seq(c, &concert, &seq))
+	if (!token_seq(c, &concert, &seq, &pre))
 		return 0;
 	queue_refresh(concert);
-	if (waiting_by_counters(concert, seq, &v)) {
+	if (!pre && waiting_by_counters(concert, seq, &v)) {
 		scoreboard_queue_count_poll();
 		token_seen(c, concert, seq);
 		http_json(c->w, 200, waiting_body(c, c->p->v[P_TOKEN].u,
@@ -597,13 +731,15 @@ api_token_get(struct api_ctx *c)
 	}
 	if (!scoreboard_queue_has_line(concert))
 		scoreboard_queue_count_overflow();
-	if ((rc = lookup_or_404(c, concert, seq, &t)) != 1)
+	if ((rc = lookup_or_404(c, concert, seq, pre, &t)) != 1)
 		return rc;
 	if (claim(&t) == -1)
 		return -1;
-	if (effective_state(&t) == TOKEN_WAITING)
-		token_seen(c, concert, seq);
-	http_json(c->w, 200, token_body(c, &t));
+	if (effective_state(&t) == TOKEN_WAITING && t.seq > 0)
+		token_seen(c, concert, t.seq);
+	if ((o = token_body(c, &t)) == NULL)
+		return -1;
+	http_json(c->w, 200, o);
 	return 0;
 }
 
@@ -611,14 +747,18 @@ int
 api_token_release(struct api_ctx *c)
 {
 	struct token_row t;
+	json_object *o;
 	long long n, seq;
-	int rc, concert;
+	int rc, concert, pre;
 
-	if (!token_seq(c, &concert, &seq))
+	if (!token_seq(c, &concert, &seq, &pre))
 		return 0;
-	if ((rc = lookup_or_404(c, concert, seq, &t)) != 1)
+	if ((rc = lookup_or_404(c, concert, seq, pre, &t)) != 1)
 		return rc;
-	if ((n = db_exec(st_release, "ii", (long long)concert, t.seq)) < 0)
+	/* A pre token by its number: the draw may change the row's seq
+	 * between the lookup and this. */
+	if ((n = pre ? db_exec(st_release_pre, "ii", (long long)concert, seq) :
+	    db_exec(st_release, "ii", (long long)concert, t.seq)) < 0)
 		return -1;
 	if (n == 1) {
 		t.state = TOKEN_EXPIRED;
@@ -626,7 +766,8 @@ api_token_release(struct api_ctx *c)
 		/* This host's polls read EXPIRED at once; other hosts' after
 		 * their next refresh.  (If the transaction rolls back, the
 		 * token reads from the database until serving passes it.) */
-		scoreboard_queue_mark_left(concert, t.seq);
+		if (t.seq > 0)
+			scoreboard_queue_mark_left(concert, t.seq);
 	} else if (effective_state(&t) != TOKEN_EXPIRED) {
 		t.state = TOKEN_EXPIRED;
 		t.reason = TOKEN_END_LEFT;
@@ -634,7 +775,9 @@ api_token_release(struct api_ctx *c)
 		t.state = TOKEN_EXPIRED;
 		t.reason = t.lapsed ? TOKEN_END_LAPSED : TOKEN_END_UNCLAIMED;
 	}
-	http_json(c->w, 200, token_body(c, &t));
+	if ((o = token_body(c, &t)) == NULL)
+		return -1;
+	http_json(c->w, 200, o);
 	if (n == 1)
 		queue_event(c, EVENT_TOKEN_RELEASED, &t, EVENT_REASON_LEFT);
 	return 0;
@@ -646,20 +789,20 @@ api_auth_active(struct api_ctx *c, unsigned char user[16], int *concert,
 {
 	struct token_row t;
 	long long s;
-	int rc, tc;
+	int rc, tc, pre;
 
 	if (token_key(c->cfg) == -1) {
 		http_error(c->w, 503, "INTERNAL", "no token key available");
 		return 1;
 	}
-	if (qtoken_verify(c->p->v[P_TOKEN].u, &tc, &s) == -1) {
+	if (qtoken_verify_any(c->p->v[P_TOKEN].u, &tc, &s, &pre) == -1) {
 		http_error(c->w, 401, "TOKEN_INVALID", "unknown queue token");
 		return 1;
 	}
 	/* Not the host's counters (waiting_by_counters): they lag the
 	 * database by up to QUEUE_REFRESH_MS, and with several hosts a token
 	 * another host already reported ACTIVE would be refused here. */
-	if ((rc = lookup(c, tc, s, &t)) < 0)
+	if ((rc = lookup(c, tc, s, pre, &t)) < 0)
 		return -1;
 	if (rc == 0) {
 		http_error(c->w, 401, "TOKEN_INVALID", "unknown queue token");
@@ -679,7 +822,9 @@ api_auth_active(struct api_ctx *c, unsigned char user[16], int *concert,
 
 		http_error(c->w, 403, "TOKEN_NOT_ACTIVE",
 		    "the token is still waiting in the queue");
-		http_error_detail(c->w, "queuePosition", json_object_new_int64(pos));
+		/* null: in a pre-queue, no place drawn yet */
+		http_error_detail(c->w, "queuePosition", t.seq > 0 ?
+		    json_object_new_int64(pos) : NULL);
 		return 1;
 	}
 	default:

@@ -9,6 +9,13 @@
  *   issued before concerts existed stay valid):
  *     seq (6 bytes) || HMAC-SHA256(key, "concert-qtoken-v1" || seq)[0, 10)
  *
+ *   pre, a join into a concert's pre-queue (issue 12 part 5), before its
+ *   place is drawn:
+ *     c (2 bytes) || j (4 bytes) || HMAC-SHA256(key, "concert-qtoken-p1" || c || j)[0, 10)
+ *   where j is the join's number in the pre-queue (queue_tokens.pre_seq),
+ *   not a seq: the token names the join, the database says which seq the
+ *   draw gave it.  c is the concert, 1 included.
+ *
  * all big-endian.  The tags keep the two apart: a token's first two bytes
  * are non-zero in v2 (c >= 2), and in v1 only for a seq of 2^32 or more,
  * which is then told by its MAC.  So a worker learns a token's line and place in
@@ -41,9 +48,18 @@ int qtoken_have_key(void);
  * libcrypto failure). */
 int qtoken_mint(int concert, long long seq, unsigned char tok[QTOKEN_LEN]);
 
-/* Check tok's MAC: 0 with *concert and *seq set, or -1 (forged, or no
- * key). */
+/* The pre-queue token of join j (1 <= j <= QTOKEN_SEQ_MAX) of concert.
+ * 0 / -1 as qtoken_mint(). */
+int qtoken_mint_pre(int concert, long long j, unsigned char tok[QTOKEN_LEN]);
+
+/* Check tok's MAC: 0 with *concert and *seq set, or -1 (forged, a
+ * pre-queue token, or no key). */
 int qtoken_verify(const unsigned char tok[QTOKEN_LEN], int *concert,
     long long *seq);
+
+/* qtoken_verify(), also accepting pre-queue tokens: 0 with *concert and
+ * *seq set and *pre 1 when *seq is a pre-queue join number (0: a seq). */
+int qtoken_verify_any(const unsigned char tok[QTOKEN_LEN], int *concert,
+    long long *seq, int *pre);
 
 #endif

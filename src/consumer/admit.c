@@ -14,6 +14,9 @@
  *   after taking the lock is an upper bound for the whole transaction and
  *   "active + admitted <= max_active_tokens" holds for every consumer
  *   instance together.
+ * - A concert with a pre-queue is drawn (draw.c) before its admission in
+ *   the same pass, once its opening has passed; until then its pre-queue
+ *   rows have seq < 1 and admission never picks them (seq > 0 below).
  * - Admission is FIFO by seq: the lowest WAITING seqs are picked, which
  *   includes "stragglers" whose seq is below serving_seq because their
  *   INSERT committed late.  serving_seq only moves forward (GREATEST), so
@@ -92,6 +95,11 @@ static struct admit_end end_lapsed = { "lapsed", NULL, NULL, NULL, 0 };
 	"concert_id = ? AND state = " SQL_TOKEN_ACTIVE \
 	" AND expires_at <= UTC_TIMESTAMP(3)"
 
+/* A pre-queue not drawn, whose opening has passed (or was cleared). */
+#define ADMIT_DRAW_DUE \
+	"(n.pre_next > 0 AND n.pre_drawn = 0 AND" \
+	" IFNULL(c.on_sale_at <= UTC_TIMESTAMP(3), 1))"
+
 /* Concerts one pass looks at, at most (the rest wait for the next). */
 #define ADMIT_CONCERTS_MAX 1024
 
@@ -118,10 +126,15 @@ admit_init(void)
 	    "WHERE id = ? AND max_active_tokens = 0");
 	/* The lines with work: someone waiting (the counter is ahead of the
 	 * serving seq) or admitted (active_count, as the last pass left it:
-	 * their lapses are this pass's work); concert 1 always. */
+	 * their lapses are this pass's work), or a pre-queue whose draw is
+	 * due (second column; draw.c decides again under the locks);
+	 * concert 1 always. */
 	st_concerts = db_stmt(
-	    "SELECT q.id FROM queue_state q LEFT JOIN queue_seq n ON n.id = q.id "
+	    "SELECT q.id, IFNULL(" ADMIT_DRAW_DUE ", 0) FROM queue_state q"
+	    " LEFT JOIN queue_seq n ON n.id = q.id"
+	    " LEFT JOIN concerts c ON c.id = q.id "
 	    "WHERE q.id = 1 OR q.active_count > 0 OR n.next_seq > q.serving_seq "
+	    "OR " ADMIT_DRAW_DUE " "
 	    "ORDER BY q.id LIMIT " MODEL_STR(ADMIT_CONCERTS_MAX));
 	/* Admitted claim_seconds ago and never used (not yet past the ttl:
 	 * those lapse below). */
@@ -161,7 +174,7 @@ admit_init(void)
 	    "SELECT seq, user_id, "
 	    "? > 0 AND seen_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND "
 	    "FROM queue_tokens FORCE INDEX (qt_concert_state_seq) "
-	    "WHERE concert_id = ? AND state = " SQL_TOKEN_WAITING " "
+	    "WHERE concert_id = ? AND state = " SQL_TOKEN_WAITING " AND seq > 0 "
 	    "ORDER BY seq LIMIT ? FOR UPDATE");
 	st_admit = db_stmt(
 	    "UPDATE queue_tokens SET state = " SQL_TOKEN_ACTIVE ", "
@@ -171,7 +184,8 @@ admit_init(void)
 	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	st_has_waiting = db_stmt(
 	    "SELECT 1 FROM queue_tokens "
-	    "WHERE concert_id = ? AND state = " SQL_TOKEN_WAITING " LIMIT 1");
+	    "WHERE concert_id = ? AND state = " SQL_TOKEN_WAITING " AND seq > 0"
+	    " LIMIT 1");
 	st_state = db_stmt(
 	    "UPDATE queue_state SET serving_seq = GREATEST(serving_seq, ?), "
 	    "active_count = ?, admitted_total = admitted_total + ?, "
@@ -533,8 +547,9 @@ int
 admit_pass(const struct config *cfg, struct admit_result *res)
 {
 	static long long ids[ADMIT_CONCERTS_MAX];
+	static unsigned char due[ADMIT_CONCERTS_MAX];
 	struct admit_result sum;
-	long long id;
+	long long id, draw;
 	size_t n = 0, i;
 	int rc, failed = 0;
 
@@ -543,17 +558,22 @@ admit_pass(const struct config *cfg, struct admit_result *res)
 		log_warn("admission failed, 'queue_state': %s", db_error());
 		return -1;
 	}
-	while ((rc = db_fetch(st_concerts, "i", &id)) == 1)
-		if (n < ADMIT_CONCERTS_MAX)
+	while ((rc = db_fetch(st_concerts, "ii", &id, &draw)) == 1)
+		if (n < ADMIT_CONCERTS_MAX) {
+			due[n] = draw != 0;
 			ids[n++] = id;
+		}
 	db_done(st_concerts);
 	if (rc < 0)
 		return -1;
 	/* One concert failing (its row locked for long, say) does not hold
 	 * up the others. */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (due[i] && draw_concert(ids[i]) == -1)
+			failed = 1;
 		if (admit_concert(cfg, ids[i], &sum) == -1)
 			failed = 1;
+	}
 	if (res != NULL)
 		*res = sum;
 	return failed ? -1 : 0;

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 
@@ -43,6 +44,32 @@ int admit_init(void);
  * (retried on deadlock / lock wait).  0 (res filled if not NULL) / -1.
  */
 int admit_pass(const struct config *cfg, struct admit_result *res);
+
+/* ---------------------------------------------------------------- draw.c */
+
+/* Declare the prepared statements (before db_connect).  0 / -1. */
+int draw_init(void);
+
+/*
+ * The pre-queue draw of concert (issue 12 part 5), if it is due: the
+ * concert has a pre-queue, is not drawn, and its on_sale_at has passed.
+ * One transaction under the concert's queue_state and queue_seq row
+ * locks: a seed from RAND_bytes, the entrants' seqs in the order it
+ * gives (shuffle.h), the later joins' behind them, the queue_draws row.
+ * Logs the draw with its seed after the commit.  1 drawn, 0 nothing to
+ * do (not due, drawn already, by another instance too), -1 database
+ * error (retry at the next pass).  Called by admit_pass() before the
+ * concert's admission.
+ */
+int draw_concert(long long concert);
+
+/*
+ * Recompute concert's recorded draw from its seed and the entrants found
+ * in queue_tokens and compare with the seqs they hold (and the entrants'
+ * digest; the later joins' arrival order).  Writes what it finds to out.
+ * 0 the order is the seed's, 1 it is not (or no draw), -1 database error.
+ */
+int draw_verify(long long concert, FILE *out);
 
 /* ---------------------------------------------------------------- expire.c */
 

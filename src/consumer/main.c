@@ -41,6 +41,7 @@
  * idempotency keys) also does, and each re-checks its condition in the
  * database, so redelivery and loss are both harmless.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,8 +373,11 @@ run_loop(void)
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: concert-consumer [-c FILE] [-h]\n"
+	fprintf(fp, "usage: concert-consumer [-c FILE] [--verify-draw CONCERT] [-h]\n"
 	    "  -c FILE  configuration file (default: $CONCERT_CONF)\n"
+	    "  --verify-draw CONCERT\n"
+	    "           recompute the concert's pre-queue draw from its seed,\n"
+	    "           compare with the seqs given, exit 0 if equal, 1 if not\n"
 	    "  -h       this help\n"
 	    "signals: TERM/INT stop gracefully, USR1 reopens the log\n");
 }
@@ -388,17 +392,49 @@ fatal(const char *msg)
 		fprintf(stderr, "concert-consumer: %s\n", msg);
 }
 
+/* --verify-draw CONCERT: one connection, the check, its exit status. */
+static int
+verify_draw(const char *arg)
+{
+	char err[1024], *end;
+	long long concert = strtoll(arg, &end, 10);
+	int rc;
+
+	if (*arg == '\0' || *end != '\0' || concert < 1 || concert > 65535) {
+		fprintf(stderr, "concert-consumer: --verify-draw: '%s' is not a "
+		    "concert id\n", arg);
+		return 2;
+	}
+	if (db_library_init() == -1)
+		return 2;
+	db_configure(&cfg);
+	if (draw_init() == -1 || db_connect(err, sizeof(err)) == -1) {
+		fprintf(stderr, "concert-consumer: %s\n", err);
+		return 2;
+	}
+	rc = draw_verify(concert, stdout);
+	db_close();
+	return rc == 0 ? 0 : rc == 1 ? 1 : 2;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *conf_path = getenv("CONCERT_CONF");
+	static const struct option longopts[] = {
+		{ "verify-draw", required_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *conf_path = getenv("CONCERT_CONF"), *verify = NULL;
 	char err[1024];
 	int c, rc = 1, db_open = 0, events_open = 0, pid_written = 0;
 
-	while ((c = getopt(argc, argv, "c:h")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			conf_path = optarg;
+			break;
+		case 'V':
+			verify = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -416,6 +452,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "concert-consumer: %s\n", err);
 		return 1;
 	}
+	if (verify != NULL)
+		return verify_draw(verify);
 	if (log_open(cfg.consumer_log_file, "consumer") == -1) {
 		fprintf(stderr, "concert-consumer: open log '%s' failed\n",
 		    cfg.consumer_log_file);
@@ -440,7 +478,8 @@ main(int argc, char **argv)
 	if (db_library_init() == -1)
 		goto out;
 	db_configure(&cfg);
-	if (lag_init() == -1 || admit_init() == -1 || expire_init() == -1) {
+	if (lag_init() == -1 || admit_init() == -1 || draw_init() == -1 ||
+	    expire_init() == -1) {
 		fatal("statement table setup failed");
 		goto out;
 	}

@@ -160,6 +160,35 @@ def check_invariants():
          " (live_user IS NULL OR live_user <> user_id)) OR"
          " (state = 2 AND live_user IS NOT NULL)",
          "queue token whose live_user disagrees with its state", f)
+    # The pre-queue draws (issue 12 part 5): a drawn concert's entrants hold
+    # exactly the seqs first_seq .. first_seq + entrants - 1 (no gap, no
+    # duplicate: the primary key), its later joins the next `late` ones, no
+    # live token of it is left without a seq, and queue_seq says drawn
+    # exactly when queue_draws has the row.
+    _bad("SELECT d.concert_id, d.entrants, d.first_seq, COUNT(t.seq), MIN(t.seq),"
+         " MAX(t.seq) FROM queue_draws d LEFT JOIN queue_tokens t"
+         " ON t.concert_id = d.concert_id AND t.pre_seq IS NOT NULL"
+         " AND t.pre_seq <= d.joined AND t.seq > 0 GROUP BY d.concert_id"
+         " HAVING COUNT(t.seq) <> d.entrants OR (d.entrants > 0 AND"
+         " (MIN(t.seq) <> d.first_seq OR MAX(t.seq) <> d.first_seq + d.entrants - 1))",
+         "drawn pre-queue whose entrants do not hold exactly its seqs", f)
+    _bad("SELECT d.concert_id, d.late, d.first_seq, d.entrants, COUNT(t.seq),"
+         " MIN(t.seq), MAX(t.seq)"
+         " FROM queue_draws d LEFT JOIN queue_tokens t"
+         " ON t.concert_id = d.concert_id AND t.pre_seq > d.joined AND t.seq > 0"
+         " GROUP BY d.concert_id HAVING COUNT(t.seq) <> d.late OR (d.late > 0 AND"
+         " (MIN(t.seq) <> d.first_seq + d.entrants OR"
+         "  MAX(t.seq) <> d.first_seq + d.entrants + d.late - 1))",
+         "drawn pre-queue whose later joins do not follow its entrants", f)
+    _bad("SELECT t.concert_id, t.seq, t.pre_seq, t.state FROM queue_tokens t"
+         " LEFT JOIN queue_seq n ON n.id = t.concert_id WHERE t.seq < 1 AND"
+         " (t.state = 1 OR (t.state = 0 AND n.pre_drawn = 1) OR t.pre_seq IS NULL"
+         "  OR t.seq <> -t.pre_seq)",
+         "queue token without a seq that is not a pre-queue join waiting for its draw", f)
+    _bad("SELECT n.id, n.pre_drawn, d.concert_id FROM queue_seq n"
+         " LEFT JOIN queue_draws d ON d.concert_id = n.id"
+         " WHERE (n.pre_drawn = 1) <> (d.concert_id IS NOT NULL)",
+         "queue_seq.pre_drawn disagrees with queue_draws", f)
     assert not f, "invariants violated:\n  " + "\n  ".join(f)
 
 
