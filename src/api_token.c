@@ -421,19 +421,34 @@ queue_event(struct api_ctx *c, enum event_type type, const struct token_row *t,
 /* Answer with t, reading the serving counter, rate and cap first (the
  * token row alone does not carry them).  0 / -1. */
 static int
-answer(struct api_ctx *c, struct token_row *t, int status)
+answer_read(struct api_ctx *c, struct token_row *t, int status)
 {
 	json_object *o;
 
-	if (db_exec(st_qstate, "i", (long long)t->concert) < 0 ||
-	    db_fetch(st_qstate, "idi", &t->serving, &t->rate,
-	    &t->max_active) < 0)
-		return -1;
-	db_done(st_qstate);
 	if ((o = token_body(c, t)) == NULL)
 		return -1;
 	http_json(c->w, status, o);
 	return 0;
+}
+
+/* The concert's serving counter, rate and cap into t.  1 read, 0 no row
+ * yet (the concert's first join makes it), -1 database error. */
+static int
+read_qstate(int concert, struct token_row *t)
+{
+	int rc;
+
+	if (db_exec(st_qstate, "i", (long long)concert) < 0)
+		return -1;
+	rc = db_fetch(st_qstate, "idi", &t->serving, &t->rate, &t->max_active);
+	db_done(st_qstate);
+	return rc;
+}
+
+static int
+answer(struct api_ctx *c, struct token_row *t, int status)
+{
+	return read_qstate(t->concert, t) < 0 ? -1 : answer_read(c, t, status);
 }
 
 /* Order seen entries by (concert, seq), so one UPDATE names one concert. */
@@ -644,10 +659,12 @@ api_token_issue(struct api_ctx *c)
 	const unsigned char *user = c->p->v[P_USER_ID].u;
 	int concert = request_concert(c);
 	unsigned char tok[16];
+	struct token_row q;
 	long long seq, row_seq;
-	int rc, pre = 0;
+	int rc, qrc, pre = 0;
 
 	memset(&t, 0, sizeof(t));
+	memset(&q, 0, sizeof(q));
 	if (token_key(c->cfg) == -1) {
 		http_error(c->w, 503, "INTERNAL", "no token key available");
 		return 0;
@@ -661,6 +678,13 @@ api_token_issue(struct api_ctx *c)
 	    (long long)c->cfg->claim_seconds) < 0)
 		return -1;
 	if (db_exec(st_user_ins, "u", user) < 0)
+		return -1;
+	/* The answer's counters are read before the seq is taken: from
+	 * next_seq to the commit every join of the concert waits on this
+	 * one's counter row, so nothing that can run before it runs after
+	 * it (the serving counter only grows: read earlier, the position
+	 * answered is at most one pass of admissions pessimistic). */
+	if ((qrc = read_qstate(concert, &q)) < 0)
 		return -1;
 	if ((rc = next_seq(c, concert, &seq, &pre)) != 1)
 		return rc;
@@ -690,7 +714,10 @@ api_token_issue(struct api_ctx *c)
 	t.seq = row_seq;
 	memcpy(t.user, user, 16);
 	t.state = TOKEN_WAITING;
-	if (answer(c, &t, 201) == -1)
+	t.serving = q.serving;
+	t.rate = q.rate;
+	t.max_active = q.max_active;
+	if ((qrc == 1 ? answer_read(c, &t, 201) : answer(c, &t, 201)) == -1)
 		return -1;
 	queue_event(c, EVENT_TOKEN_ISSUED, &t, EVENT_REASON_NONE);
 	return 0;
