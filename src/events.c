@@ -22,6 +22,8 @@ static int64_t health_checked_ms;
 static int health_ok;
 static int check_fatal;         /* the last events_check() failure */
 static char linger_ms[16] = "5"; /* events_set_linger() */
+static unsigned long refused;   /* events_produce() refusals not logged */
+static int64_t refused_logged_ms;
 
 /* A broker that is down fails every reconnect: one FAIL line per this. */
 #define EVENTS_FAIL_LOG_MS 10000
@@ -172,9 +174,21 @@ events_produce(enum events_topic t, const char *key, size_t keylen,
 	if (rd_kafka_produce(topics[t], RD_KAFKA_PARTITION_UA,
 	    RD_KAFKA_MSG_F_COPY, (void *)payload, len, key, keylen,
 	    NULL) == -1) {
+		int64_t now = clock_mono_ms();
+
+		/* A full local queue (a long broker outage) refuses every
+		 * event: one line per EVENTS_FAIL_LOG_MS, with the count. */
 		failed++;
-		log_warn("event to '%s' not queued: %s", topic_names[t],
-		    rd_kafka_err2str(rd_kafka_last_error()));
+		refused++;
+		if (refused_logged_ms == 0 ||
+		    now - refused_logged_ms >= EVENTS_FAIL_LOG_MS) {
+			log_warn("event to '%s' not queued: %s (%lu refused "
+			    "since the last line; at most one per 10 s)",
+			    topic_names[t],
+			    rd_kafka_err2str(rd_kafka_last_error()), refused);
+			refused_logged_ms = now;
+			refused = 0;
+		}
 		return -1;
 	}
 	rd_kafka_poll(rk, 0);

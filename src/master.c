@@ -342,6 +342,7 @@ master_relay_spawn(long long now)
 		relay_run(m.cfg, m.relay_fd[0]);
 	}
 	m.relay_pid = pid;
+	m.relay_replace = 0;        /* it has the running configuration */
 	m.relay_started = now;
 	m.relay_quit_at = 0;
 	m.relay_killed = 0;
