@@ -260,3 +260,23 @@ def test_reload_keeps_the_relay():
         issue(st, u)
         msgs = topic_messages(st, "queue", lambda m: u in issued_users(m))
         assert u in issued_users(msgs)
+
+
+def test_graceful_stop_flushes_the_relay_last():
+    """SIGTERM right after a burst: the workers exit, then the relay
+    drains the socket and flushes, and only then the master exits; every
+    event is in the topic."""
+    n = 300
+    with isolated_stack() as st:
+        relay = wait_until(lambda: relay_pid(st), 10, what="the event relay")
+        users = [str(uuid.uuid4()) for _ in range(n)]
+        helpers.parallel(8, lambda i: [issue(st, u) for u in users[i::8]])
+        st.concertd.send_signal(signal.SIGTERM)
+        assert st.concertd.wait(30) == 0
+        assert not live(proc_stat(relay))
+        assert "all workers and the event relay gone" in \
+            st.tail("concertd.log", 50)
+        msgs = topic_messages(st, "queue",
+                              lambda m: set(users) <= issued_users(m))
+        assert set(users) <= issued_users(msgs), \
+            len(set(users) - issued_users(msgs))
