@@ -24,6 +24,7 @@
 #include "events.h"
 #include "metrics.h"
 #include "pm.h"
+#include "relay.h"
 #include "scoreboard.h"
 #include "util.h"
 
@@ -324,6 +325,7 @@ api_metrics(struct api_ctx *c)
 	api_ops_counter(&b, "concert_kafka_delivery_failures_total",
 	    "Events the Kafka producer failed to deliver.",
 	    __atomic_load_n(&sb->pool.kafka_failures, __ATOMIC_RELAXED));
+	relay_metrics(&b);
 
 	if (b.failed) {
 		metrics_buf_free(&b);

@@ -35,6 +35,7 @@
 #include "idem.h"
 #include "log.h"
 #include "metrics.h"
+#include "relay.h"
 #include "router.h"
 #include "scoreboard.h"
 #include "util.h"
@@ -139,7 +140,8 @@ app_init(const struct config *cfg, char *err, size_t errlen)
 	}
 	/* Not fatal: /health reports it, app_tick() and requests retry. */
 	db_tick();
-	if (events_init(cfg, err, errlen) == -1) {
+	/* Forked by a master: its event relay is the host's producer. */
+	if (!relay_in_use() && events_init(cfg, err, errlen) == -1) {
 		log_error("kafka producer: %s", err);
 		rc = -1;
 	}
@@ -463,7 +465,10 @@ app_handle(FCGX_Request *f)
 	http_header(&w, "X-Request-Id", req.request_id);
 	http_write(&req, &w);
 	for (i = 0; i < app_events.n; i++)
-		events_send(&app_events.v[i]);
+		if (relay_in_use())
+			relay_send(&app_events.v[i]);
+		else
+			events_send(&app_events.v[i]);
 	event_list_clear(&app_events);
 	http_resp_clear(&w);
 	if (req.json != NULL) {

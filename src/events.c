@@ -21,6 +21,9 @@ static unsigned long failed;
 static int64_t health_checked_ms;
 static int health_ok;
 static int check_fatal;         /* the last events_check() failure */
+static char linger_ms[16] = "5"; /* events_set_linger() */
+static unsigned long refused;   /* events_produce() refusals not logged */
+static int64_t refused_logged_ms;
 
 /* A broker that is down fails every reconnect: one FAIL line per this. */
 #define EVENTS_FAIL_LOG_MS 10000
@@ -86,7 +89,6 @@ error_cb(rd_kafka_t *k, int err, const char *reason, void *opaque)
  */
 static const char *const events_conf[][2] = {
 	{ "enable.idempotence", "true" },
-	{ "linger.ms", "5" },
 	{ "message.timeout.ms", "300000" },
 	{ "queue.buffering.max.messages", "100000" },
 	{ "log.connection.close", "false" },
@@ -109,6 +111,9 @@ make_producer(const struct config *cfg, char *err, size_t errlen)
 		if (rd_kafka_conf_set(conf, events_conf[i][0],
 		    events_conf[i][1], err, errlen) != RD_KAFKA_CONF_OK)
 			goto fail;
+	if (rd_kafka_conf_set(conf, "linger.ms", linger_ms, err, errlen) !=
+	    RD_KAFKA_CONF_OK)
+		goto fail;
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
 	rd_kafka_conf_set_error_cb(conf, error_cb);
 	rd_kafka_conf_set_log_cb(conf, events_log_cb);
@@ -147,17 +152,43 @@ events_topic_name(enum events_topic t)
 	return topic_names[t];
 }
 
+void
+events_set_linger(int ms)
+{
+	snprintf(linger_ms, sizeof(linger_ms), "%d", ms);
+}
+
 int
 events_publish(enum events_topic t, const char *key, const char *json)
 {
-	if (rk == NULL)
+	return events_produce(t, key, key ? strlen(key) : 0, json,
+	    strlen(json));
+}
+
+int
+events_produce(enum events_topic t, const char *key, size_t keylen,
+    const char *payload, size_t len)
+{
+	if (rk == NULL || (int)t < 0 || (int)t >= EVENTS__MAX)
 		return -1;
 	if (rd_kafka_produce(topics[t], RD_KAFKA_PARTITION_UA,
-	    RD_KAFKA_MSG_F_COPY, (void *)json, strlen(json), key,
-	    key ? strlen(key) : 0, NULL) == -1) {
+	    RD_KAFKA_MSG_F_COPY, (void *)payload, len, key, keylen,
+	    NULL) == -1) {
+		int64_t now = clock_mono_ms();
+
+		/* A full local queue (a long broker outage) refuses every
+		 * event: one line per EVENTS_FAIL_LOG_MS, with the count. */
 		failed++;
-		log_warn("event to '%s' not queued: %s", topic_names[t],
-		    rd_kafka_err2str(rd_kafka_last_error()));
+		refused++;
+		if (refused_logged_ms == 0 ||
+		    now - refused_logged_ms >= EVENTS_FAIL_LOG_MS) {
+			log_warn("event to '%s' not queued: %s (%lu refused "
+			    "since the last line; at most one per 10 s)",
+			    topic_names[t],
+			    rd_kafka_err2str(rd_kafka_last_error()), refused);
+			refused_logged_ms = now;
+			refused = 0;
+		}
 		return -1;
 	}
 	rd_kafka_poll(rk, 0);
@@ -207,6 +238,12 @@ events_healthy(void)
 	if (md != NULL)
 		rd_kafka_metadata_destroy(md);
 	return health_ok;
+}
+
+int
+events_outq_len(void)
+{
+	return rk != NULL ? rd_kafka_outq_len(rk) : 0;
 }
 
 unsigned long

@@ -1,6 +1,7 @@
 /*
- * events: the Kafka producer of a worker (and of the consumer, which
- * publishes seat releases).  Idempotent producer, delivery-report
+ * events: a Kafka producer: the host's event relay's (relay.h), a worker's
+ * when it runs without a master, and the consumer's, which publishes seat
+ * releases.  Idempotent producer, delivery-report
  * callback, bounded flush at exit.  Publishing never blocks a request:
  * if the broker is down messages wait in librdkafka's queue (bounded by
  * message.timeout.ms) and events_healthy() turns false.
@@ -17,6 +18,9 @@
 #include "config.h"
 #include "event.h"
 
+/* linger.ms of the producers created after this call (default 5). */
+void events_set_linger(int ms);
+
 /* Create the producer (after fork).  0 / -1 with err. */
 int events_init(const struct config *cfg, char *err, size_t errlen);
 
@@ -27,6 +31,9 @@ const char *events_topic_name(enum events_topic t);
  * (logged; the consumer's sweep repairs what a lost event would have done). */
 int events_publish(enum events_topic t, const char *key, const char *json);
 
+/* The same with explicit lengths (payload need not be NUL-terminated). */
+int events_produce(enum events_topic t, const char *key, size_t keylen,
+    const char *payload, size_t len);
 
 /* Publish ev (event.h) on its type's topic with its key.  0 / -1 as
  * events_publish. */
@@ -37,6 +44,9 @@ void events_poll(void);
 
 /* 1 if the broker answered recently (metadata request; cached ~1s). */
 int events_healthy(void);
+
+/* Messages in the producer not yet acknowledged (0 without one). */
+int events_outq_len(void);
 
 /* Count of messages that failed delivery since start. */
 unsigned long events_failed(void);

@@ -63,6 +63,7 @@
 #include "clock.h"
 #include "log.h"
 #include "pm.h"
+#include "relay.h"
 #include "router.h"
 #include "scoreboard.h"
 #include "sig.h"
@@ -85,6 +86,13 @@
 /* Period of master_pm(): php-fpm's process manager also decides once a
  * second. */
 #define MASTER_PM_TICK_MS 1000
+
+/* The event relay is restarted at once when it had run this long, else
+ * after a delay doubling from the min to the max (a relay that cannot
+ * start costs at most one fork per MASTER_RELAY_DELAY_MAX_MS). */
+#define MASTER_RELAY_STABLE_MS    2000
+#define MASTER_RELAY_DELAY_MIN_MS 100
+#define MASTER_RELAY_DELAY_MAX_MS 5000
 
 struct master_child {
 	pid_t pid;
@@ -135,6 +143,18 @@ static struct {
 	int pm_limit_logged;
 
 	int stopping;
+
+	/* the event relay (relay.h): not in child[], never more than one */
+	int relay_fd[2];            /* [0] the relay reads, [1] workers send */
+	pid_t relay_pid;            /* 0: none running */
+	long long relay_started;
+	long long relay_quit_at;    /* SIGQUIT sent, 0: not stopping it */
+	int relay_killed;
+	long long relay_at;         /* no (re)start before this */
+	long long relay_delay;      /* current restart delay, 0: none */
+	int relay_replace;          /* a reload changed the Kafka settings */
+	int relay_final;            /* stopping: the last relay was asked */
+	unsigned long relay_spawns;
 } m;
 
 void
@@ -224,6 +244,8 @@ master_spawn(void)
 	}
 	if (pid == 0) {
 		master_child_init();
+		close(m.relay_fd[0]);
+		relay_use(m.relay_fd[1]);
 		scoreboard_attach(slot, m.listen_fd);
 		worker_run(m.cfg, m.listen_fd, m.ready_pipe[1]);
 	}
@@ -299,6 +321,127 @@ master_lone_note(int was_ready, long long now)
 	m.lone_at = now + m.lone_delay;
 }
 
+/* Fork the event relay (relay.h). */
+static void
+master_relay_spawn(long long now)
+{
+	struct scoreboard *sb = scoreboard_get();
+	pid_t pid = fork();
+
+	if (pid == -1) {
+		log_error("fork of the event relay failed: %s; retrying",
+		    strerror(errno));
+		m.relay_at = now + MASTER_RELAY_DELAY_MAX_MS;
+		return;
+	}
+	if (pid == 0) {
+		master_child_init();
+		close(m.ready_pipe[1]);
+		close(m.relay_fd[1]);
+		close(m.listen_fd);
+		relay_run(m.cfg, m.relay_fd[0]);
+	}
+	m.relay_pid = pid;
+	m.relay_replace = 0;        /* it has the running configuration */
+	m.relay_started = now;
+	m.relay_quit_at = 0;
+	m.relay_killed = 0;
+	if (sb != NULL) {
+		__atomic_store_n(&sb->relay.pid, (int32_t)pid, __ATOMIC_RELAXED);
+		if (m.relay_spawns > 0)
+			__atomic_fetch_add(&sb->relay.restarts, 1,
+			    __ATOMIC_RELAXED);
+	}
+	m.relay_spawns++;
+	log_debug("event relay %d started", (int)pid);
+}
+
+static void
+master_relay_quit(long long now)
+{
+	m.relay_quit_at = now;
+	if (kill(m.relay_pid, SIGQUIT) == -1 && errno != ESRCH)
+		log_error("kill(%d, SIGQUIT) failed: %s", (int)m.relay_pid,
+		    strerror(errno));
+}
+
+/* The relay is gone: when may the next one start? */
+static void
+master_relay_reaped(int status, long long now)
+{
+	struct scoreboard *sb = scoreboard_get();
+	int expected = m.relay_quit_at != 0;
+
+	if (WIFSIGNALED(status) && !(m.relay_killed &&
+	    WTERMSIG(status) == SIGKILL))
+		log_error("event relay %d killed by signal %d (%s); events "
+		    "it had not delivered are lost, those still in the "
+		    "hand-off socket go to the next relay", (int)m.relay_pid,
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		log_error("event relay %d exited with status %d",
+		    (int)m.relay_pid, WEXITSTATUS(status));
+	else
+		log_debug("event relay %d exited", (int)m.relay_pid);
+	if (sb != NULL)
+		__atomic_store_n(&sb->relay.pid, 0, __ATOMIC_RELAXED);
+	if (expected || now - m.relay_started >= MASTER_RELAY_STABLE_MS)
+		m.relay_delay = 0;
+	else if (m.relay_delay == 0)
+		m.relay_delay = MASTER_RELAY_DELAY_MIN_MS;
+	else if ((m.relay_delay *= 2) > MASTER_RELAY_DELAY_MAX_MS)
+		m.relay_delay = MASTER_RELAY_DELAY_MAX_MS;
+	m.relay_at = now + m.relay_delay;
+	m.relay_pid = 0;
+	m.relay_replace = 0;
+}
+
+/*
+ * Keep one relay running; on a reload that changed the Kafka settings,
+ * stop it (it drains and flushes) and start the next once it is gone, so
+ * two relays never read the channel at once and order per key holds.
+ * Stopping: the relay outlives the workers, then is asked to drain and
+ * flush last.
+ */
+static void
+master_relay(long long now)
+{
+	long long kill_after = m.cfg->shutdown_timeout_seconds * 1000LL;
+	int workers_gone = m.stopping && m.nchild == 0;
+
+	if (m.relay_pid == 0) {
+		if (m.relay_final || now < m.relay_at)
+			return;
+		/* Workers gone: one last relay drains the channel, unless
+		 * relays are failing to start (then nobody would). */
+		if (workers_gone && m.relay_delay != 0) {
+			m.relay_final = 1;
+			return;
+		}
+		master_relay_spawn(now);
+		if (m.relay_pid == 0)
+			return;
+	}
+	if (m.relay_quit_at == 0) {
+		if (workers_gone) {
+			m.relay_final = 1;
+			master_relay_quit(now);
+		} else if (m.relay_replace) {
+			log_info("reload: replacing the event relay (kafka "
+			    "settings changed)");
+			master_relay_quit(now);
+		}
+	} else if (!m.relay_killed && now - m.relay_quit_at >= kill_after) {
+		log_warn("event relay %d still flushing %lds after SIGQUIT; "
+		    "sending SIGKILL", (int)m.relay_pid,
+		    m.cfg->shutdown_timeout_seconds);
+		m.relay_killed = 1;
+		if (kill(m.relay_pid, SIGKILL) == -1 && errno != ESRCH)
+			log_error("kill(%d, SIGKILL) failed: %s",
+			    (int)m.relay_pid, strerror(errno));
+	}
+}
+
 static void
 master_reap(long long now)
 {
@@ -306,10 +449,14 @@ master_reap(long long now)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct master_child *c = master_find(pid);
+		struct master_child *c;
 		int expected, abnormal;
 
-		if (c == NULL)
+		if (pid == m.relay_pid) {
+			master_relay_reaped(status, now);
+			continue;
+		}
+		if ((c = master_find(pid)) == NULL)
 			continue;
 		/* Exit 0 is a retirement (max_requests) or an obeyed
 		 * SIGQUIT; our own SIGKILL is logged when sent. */
@@ -385,6 +532,9 @@ master_reload(long long now)
 		m.deaths = NULL;
 		m.ndeaths = 0;
 	}
+	if (strcmp(ncfg.kafka_brokers, m.cfg->kafka_brokers) != 0 ||
+	    strcmp(ncfg.kafka_topic_prefix, m.cfg->kafka_topic_prefix) != 0)
+		m.relay_replace = 1;
 	*m.cfg = ncfg;
 	log_set_level((enum log_level)m.cfg->log_level);
 	scoreboard_set_workers_wanted(m.cfg->workers);
@@ -642,6 +792,8 @@ master_timeout(struct timespec *ts, long long now)
 		wait = m.breaker_until - now;
 	if (m.breaker_until != 0 && m.lone_at > now && m.lone_at - now < wait)
 		wait = m.lone_at - now;
+	if (m.relay_pid == 0 && m.relay_at > now && m.relay_at - now < wait)
+		wait = m.relay_at - now;
 	if (wait < 0)
 		wait = 0;
 	ts->tv_sec = wait / 1000;
@@ -662,6 +814,7 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 	m.listen_fd = listen_fd;
 	m.pid = getpid();
 	m.ready_pipe[0] = m.ready_pipe[1] = -1;
+	m.relay_fd[0] = m.relay_fd[1] = -1;
 
 	if (master_install_signals() == -1)
 		goto out;
@@ -684,6 +837,11 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 		    strerror(errno));
 		goto out;
 	}
+	/* Before the first fork, kept to the end: see relay.h. */
+	if (relay_channel_open(m.relay_fd, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		goto out;
+	}
 	log_info("master started (pid %d), %ld workers, pm %s, max_requests %ld",
 	    (int)m.pid, cfg->workers, pm_mode_name((int)cfg->pm),
 	    cfg->max_requests);
@@ -696,7 +854,9 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 		master_maintain(now);
 		master_watch(now);
 		master_pm(now);
-		if (m.stopping && m.nchild == 0)
+		master_relay(now);
+		if (m.stopping && m.nchild == 0 && m.relay_pid == 0 &&
+		    m.relay_final)
 			break;
 		master_timeout(&ts, now);
 		/* The only place our signals are unblocked. */
@@ -724,17 +884,26 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 			log_info("log reopened");
 			for (i = 0; i < m.nchild; i++)
 				kill(m.child[i].pid, SIGUSR1);
+			if (m.relay_pid != 0)
+				kill(m.relay_pid, SIGUSR1);
 		}
 	}
-	log_info("all workers gone; master exiting");
+	log_info("all workers and the event relay gone; master exiting");
 	rc = 0;
 out:
 	/* On a setup failure there may be children already; never leave
 	 * them behind unsupervised. */
 	for (i = 0; i < m.nchild; i++)
 		kill(m.child[i].pid, SIGKILL);
+	if (m.relay_pid != 0) {
+		kill(m.relay_pid, SIGKILL);
+		m.nchild++;
+	}
 	while (m.nchild > 0 && waitpid(-1, NULL, 0) > 0)
 		m.nchild--;
+	for (i = 0; i < 2; i++)
+		if (m.relay_fd[i] >= 0)
+			close(m.relay_fd[i]);
 	if (m.ready_pipe[0] >= 0)
 		close(m.ready_pipe[0]);
 	if (m.ready_pipe[1] >= 0)

@@ -19,6 +19,11 @@
  * Signal handlers only set flags; the signals are blocked except inside
  * ppoll(), so the loop can never miss one.
  *
+ * It also forks the event relay (relay.h), the host's one Kafka producer,
+ * restarts it when it dies, keeps it across a reload (replacing it only when
+ * the Kafka settings changed) and stops it last, after every worker, so it
+ * can drain the hand-off socket and flush.
+ *
  * The master also maps the shared scoreboard (scoreboard.h) before the
  * first fork and, every 250 ms, logs requests older than slow_request_ms
  * (once each) and SIGKILLs and replaces workers whose request is older

@@ -151,8 +151,28 @@ struct scoreboard_queue_view {
 	int left;                     /* 1 left, 0 did not, -1 outside the window */
 };
 
+/*
+ * The host's event relay (relay.h): one process, forked by the master,
+ * owns the only Kafka producer of the workers.  `pid` is written by the
+ * master (0: no relay running); the health and queue fields by the relay
+ * (its main loop and its health thread); `handoff_dropped` and
+ * `drop_logged_ms` by any worker whose hand-off was refused.
+ */
+struct scoreboard_relay {
+	int32_t pid;                  /* running relay, 0: none (master) */
+	int32_t kafka_ok;             /* the last metadata request answered */
+	int64_t checked_ms;           /* CLOCK_MONOTONIC ms of that request */
+	int64_t ok_ms;                /* ... of the last one that answered */
+	int64_t outq;                 /* events in the producer, not yet acked */
+	uint64_t received;            /* events read from the hand-off socket */
+	uint64_t restarts;            /* relays started after the first */
+	uint64_t handoff_dropped;     /* events a worker could not hand off */
+	int64_t drop_logged_ms;       /* host-wide rate limit of that warning */
+} __attribute__((aligned(64)));
+
 struct scoreboard {
 	struct scoreboard_pool pool;
+	struct scoreboard_relay relay;
 	struct scoreboard_queue queue;
 	/* What route[i] counts: written once, before the first fork. */
 	char route_name[SCOREBOARD_ROUTES][SCOREBOARD_NAME_LEN];

@@ -507,7 +507,8 @@ def cleanup_dates():
 
 
 def concertd_worker_pids():
-    """Children of the concertd master named in the stack's pid file."""
+    """Children of the concertd master named in the stack's pid file, but
+    its event relay."""
     if not os.environ.get("CONCERT_STATE_DIR"):
         pytest.skip("CONCERT_STATE_DIR is not set")
     pidf = conf().get("pid_file") or os.path.join(STATE, "run", "concertd.pid")
@@ -526,6 +527,7 @@ def concertd_worker_pids():
         except OSError:
             continue
         fields = st[st.rfind(")") + 2:].split()
-        if int(fields[1]) == master:
+        # The master's event relay (comm "concertd-relay") is no worker.
+        if int(fields[1]) == master and not st.startswith(p + " (concertd-relay)"):
             kids.append(int(p))
     return kids

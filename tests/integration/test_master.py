@@ -56,6 +56,17 @@ def proc_stat(pid):
     return fields[0], int(fields[1]), int(fields[2])
 
 
+RELAY_COMM = "concertd-relay"   # the master's event relay child (relay.h)
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def all_pids():
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 
@@ -108,8 +119,18 @@ class Concertd:
         return fcgi_client.request(self.sock, "GET", PING, timeout=timeout)
 
     def children(self):
+        """The workers: children of the master but its event relay."""
         return {p for p in all_pids()
-                if (s := proc_stat(p)) and live(s) and s[1] == self.pid}
+                if (s := proc_stat(p)) and live(s) and s[1] == self.pid
+                and comm(p) != RELAY_COMM}
+
+    def relay(self):
+        """Pid of the event relay, or None."""
+        for p in all_pids():
+            s = proc_stat(p)
+            if s and live(s) and s[1] == self.pid and comm(p) == RELAY_COMM:
+                return p
+        return None
 
     def group(self):
         """Every live process of this concertd (master and workers)."""
