@@ -583,26 +583,24 @@ j_block(struct catalog *cat, struct cat_concert *c, struct cat_date *d,
 	hasfrom = j_int(cat, o, path, "from", 0, 1, CAT_SEAT_MAX, &from);
 	hasto = j_int(cat, o, path, "to", 0, 1, CAT_SEAT_MAX, &to);
 	nums = j_array(cat, o, path, "numbers", 0, &bad);
-	if (hasfrom < 0 || hasto < 0 || bad) {
-		d->nblocks--;
-		return;
-	}
-	if ((hasfrom > 0) == (nums != NULL) || (hasto > 0 && hasfrom == 0)) {
+	if (hasfrom < 0 || hasto < 0)
+		bad = 1;
+	else if ((hasfrom > 0) == (nums != NULL) || (hasto > 0 && hasfrom == 0)) {
 		cat_error(cat, 0, path, "give the seats as \"from\" (and "
 		    "\"to\") or as \"numbers\", one of the two");
+		bad = 1;
+	} else if (hasto > 0 && to < from) {
+		jpath(sub, sizeof(sub), path, "to", 0);
+		cat_error(cat, 0, sub, "%lld is below from (%lld)", to, from);
+		bad = 1;
+	}
+	if (bad) {
 		d->nblocks--;
 		return;
 	}
 	if (hasfrom > 0) {
 		if (hasto == 0)
 			to = from;
-		if (to < from) {
-			jpath(sub, sizeof(sub), path, "to", 0);
-			cat_error(cat, 0, sub, "%lld is below from (%lld)", to,
-			    from);
-			d->nblocks--;
-			return;
-		}
 		(void)add_seats(cat, d, from, to, 0, path);
 		return;
 	}

@@ -52,12 +52,17 @@ import_prepare(void)
 	    "  UTC_TIMESTAMP(3) THEN 1 ELSE 0 END, state"
 	    " FROM seats WHERE concert_id = ? AND concert_date = ?"
 	    " ORDER BY seat_number");
-	st_seats_lock = db_stmt("SELECT seat_number,"
-	    " CASE WHEN state = " SQL_SEAT_SOLD " THEN 2"
-	    "  WHEN state = " SQL_SEAT_HELD " AND hold_expires_at >"
-	    "  UTC_TIMESTAMP(3) THEN 1 ELSE 0 END, state"
-	    " FROM seats WHERE concert_id = ? AND concert_date = ?"
-	    " AND seat_number IN (SELECT j.n FROM " JSON_NUMBERS ")"
+	/* One primary-key lookup per seat (the seat numbers drive the join),
+	 * so the lock is the seat's clustered record, the one a hold locks:
+	 * through a secondary index the read would also lock that index's
+	 * entry, which the hold's UPDATE must change, and the two would
+	 * deadlock instead of one waiting for the other. */
+	st_seats_lock = db_stmt("SELECT s.seat_number,"
+	    " CASE WHEN s.state = " SQL_SEAT_SOLD " THEN 2"
+	    "  WHEN s.state = " SQL_SEAT_HELD " AND s.hold_expires_at >"
+	    "  UTC_TIMESTAMP(3) THEN 1 ELSE 0 END, s.state"
+	    " FROM " JSON_NUMBERS " STRAIGHT_JOIN seats s FORCE INDEX (PRIMARY)"
+	    " ON s.concert_id = ? AND s.concert_date = ? AND s.seat_number = j.n"
 	    " FOR UPDATE");
 	/* [[n, section, grade, price], ...]; the state and the hold are
 	 * never written: a changed seat was checked to be free. */
@@ -68,9 +73,10 @@ import_prepare(void)
 	    "  gr VARCHAR(8) PATH '$[2]', p BIGINT PATH '$[3]')) j"
 	    " ON DUPLICATE KEY UPDATE section = VALUES(section),"
 	    " grade = VALUES(grade), price = VALUES(price)");
-	st_seats_delete = db_stmt("DELETE FROM seats WHERE concert_id = ?"
-	    " AND concert_date = ? AND state = " SQL_SEAT_FREE
-	    " AND seat_number IN (SELECT j.n FROM " JSON_NUMBERS ")");
+	st_seats_delete = db_stmt("DELETE s FROM " JSON_NUMBERS
+	    " STRAIGHT_JOIN seats s FORCE INDEX (PRIMARY)"
+	    " ON s.concert_id = ? AND s.concert_date = ? AND s.seat_number = j.n"
+	    " WHERE s.state = " SQL_SEAT_FREE);
 	return st_concert_upsert && st_concert_lock && st_grade_upsert &&
 	    st_date_upsert && st_seats_read && st_seats_lock &&
 	    st_seats_write && st_seats_delete ? 0 : -1;
@@ -189,8 +195,8 @@ read_seats(struct run *r, const struct cat_concert *c,
 	return rc < 0 ? -1 : 0;
 }
 
-/* Run st over the seat numbers nums[0..n) in batches: params concert,
- * date, JSON [n, ...].  With a result (the lock), each row's (number,
+/* Run st over the seat numbers nums[0..n) in batches: params JSON [n,
+ * ...], concert, date.  With a result (the lock), each row's (number,
  * in_use) goes to check().  Returns the summed affected rows, or -1. */
 static long long
 each_batch(struct run *r, struct db_stmt *st, const struct cat_concert *c,
@@ -207,8 +213,9 @@ each_batch(struct run *r, struct db_stmt *st, const struct cat_concert *c,
 
 		for (j = i; j < n && j < i + IMPORT_BATCH; j++)
 			json_object_array_add(arr, json_object_new_int(nums[j]));
-		a = db_exec(st, "iss", (long long)c->id, d->date,
-		    json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+		a = db_exec(st, "sis",
+		    json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN),
+		    (long long)c->id, d->date);
 		json_object_put(arr);
 		if (a < 0)
 			return -1;
