@@ -346,7 +346,10 @@ cat_finish(struct catalog *cat)
 		for (j = 0; j < c->ndates; j++) {
 			struct cat_date *d = &c->dates[j];
 
-			qsort(d->seats, d->nseats, sizeof(*d->seats), seat_cmp);
+			/* (a date without seats has no array: qsort wants one) */
+			if (d->nseats > 1)
+				qsort(d->seats, d->nseats, sizeof(*d->seats),
+				    seat_cmp);
 			for (k = 1; k < d->nseats; k++) {
 				const struct cat_block *b;
 				char first[CAT_PATH_LEN + 16];
@@ -1064,6 +1067,10 @@ badseat:
 		snprintf(what, sizeof(what), "on_sale_at of concert %lld", id);
 		bad |= csv_same(cat, line, what, c->on_sale_at, c->line, onsale);
 	}
+	/* The date cache belongs to the last row's concert (found by the
+	 * fuzzer: rows of 41, 40, 41 on one day put 41's seats into 40). */
+	if (*lastc != c)
+		*lastd = NULL;
 	*lastc = c;
 	/* A grade's price: the first row with the grade sets it. */
 	if (v[COL_GRADE][0] != '\0') {

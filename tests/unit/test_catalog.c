@@ -409,3 +409,16 @@ Test(catalog_csv, error_list_is_capped_but_counted)
 	cat_free(&cat);
 	free(in);
 }
+
+Test(catalog_csv, rows_switching_concerts_on_one_day_stay_with_their_concert)
+{
+	struct catalog cat;
+
+	cr_assert_eq(load_csv(&cat, "concert_id,title,date,price,seat\n"
+	    "41,A,2027-10-01,5,1\n40,B,2027-10-01,5,2\n41,A,2027-10-01,5,3\n"), 0);
+	cr_assert_eq(cat.nconcerts, 2);
+	cr_assert_eq(cat.concerts[0].id, 41);
+	cr_assert_eq(cat.concerts[0].dates[0].nseats, 2);
+	cr_assert_eq(cat.concerts[1].dates[0].nseats, 1);
+	cat_free(&cat);
+}
