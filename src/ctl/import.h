@@ -27,7 +27,10 @@
 
 #include "catalog.h"
 
-/* Seats per multi-row statement (INSERT ... SELECT FROM JSON_TABLE(?)). */
+/* Seats per multi-row statement (INSERT ... SELECT FROM JSON_TABLE(?)).
+ * Measured on the 2-core dev box, a new 50,000-seat date: 1 per statement
+ * 9.7 s, 200 3.8 s, 2000 1.0-2.0 s; 5000 and 10000 are no better beyond
+ * the noise (0.7-2.7 s), and a statement stays ~60 KB. */
 #define IMPORT_BATCH 2000
 /* Refused seats named at most (all are counted). */
 #define IMPORT_REFUSED_MAX 100

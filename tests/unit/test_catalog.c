@@ -2,6 +2,8 @@
  * both formats, every rule, and the messages (file:line or file: path). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl/catalog.h"
