@@ -49,24 +49,176 @@ cat_free(struct catalog *cat)
 	memset(cat, 0, sizeof(*cat));
 }
 
+/* ---- where a JSON path is in the text ----
+ *
+ * json-c keeps no positions, so an error naming a value by its path
+ * finds the value's line by scanning the text (valid JSON: json-c has
+ * parsed it) down that path only, skipping every other member whole.
+ * The deepest value on the path that exists gives the line (a missing
+ * key: its object's). */
+
+struct jscan {
+	const char *p, *end;
+	int line;
+};
+
+static void
+js_ws(struct jscan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+	    *s->p == '\n' || *s->p == '\r')) {
+		if (*s->p == '\n')
+			s->line++;
+		s->p++;
+	}
+}
+
+static void
+js_string(struct jscan *s)
+{
+	for (s->p++; s->p < s->end && *s->p != '"'; s->p++)
+		if (*s->p == '\\')
+			s->p++;
+	s->p++;
+}
+
+static void
+js_skip(struct jscan *s)
+{
+	int depth = 0;
+
+	js_ws(s);
+	if (s->p >= s->end)
+		return;
+	if (*s->p == '"') {
+		js_string(s);
+		return;
+	}
+	if (*s->p != '{' && *s->p != '[') {
+		/* a number, true, false or null */
+		while (s->p < s->end && strchr(",}] \t\r\n", *s->p) == NULL)
+			s->p++;
+		return;
+	}
+	do {
+		if (*s->p == '"') {
+			js_string(s);
+			continue;
+		}
+		if (*s->p == '{' || *s->p == '[')
+			depth++;
+		else if (*s->p == '}' || *s->p == ']')
+			depth--;
+		else if (*s->p == '\n')
+			s->line++;
+		s->p++;
+	} while (depth > 0 && s->p < s->end);
+}
+
+/* 1 when path continues target: target is path, or path followed by
+ * '.' or '['. */
+static int
+js_on_path(const char *target, const char *path, size_t n)
+{
+	return strncmp(target, path, n) == 0 && (target[n] == '\0' ||
+	    target[n] == '.' || target[n] == '[');
+}
+
+/* The value at s->p has path cur (length n, room in cur[0..cap)):
+ * descend toward target.  Returns the line of the deepest value found. */
+static int
+js_find(struct jscan *s, const char *target, char *cur, size_t n,
+    size_t cap)
+{
+	int line, i = 0;
+	size_t m;
+
+	js_ws(s);
+	line = s->line;
+	if (target[n] == '\0' || s->p >= s->end)
+		return line;
+	if (*s->p != '{' && *s->p != '[')
+		return line;
+	if (*s->p == '{') {
+		for (s->p++;;) {
+			const char *k;
+			size_t klen;
+
+			js_ws(s);
+			if (s->p >= s->end || *s->p != '"')
+				return line;
+			k = s->p + 1;
+			js_string(s);
+			klen = (size_t)(s->p - 1 - k);
+			js_ws(s);
+			s->p++;         /* ':' */
+			m = (size_t)snprintf(cur + n, cap - n, "%s%.*s",
+			    n > 0 ? "." : "", (int)klen, k);
+			if (n + m < cap && js_on_path(target, cur, n + m))
+				return js_find(s, target, cur, n + m, cap);
+			cur[n] = '\0';
+			js_skip(s);
+			js_ws(s);
+			if (s->p >= s->end || *s->p != ',')
+				return line;
+			s->p++;
+		}
+	}
+	for (s->p++;; i++) {
+		js_ws(s);
+		if (s->p >= s->end || *s->p == ']')
+			return line;
+		m = (size_t)snprintf(cur + n, cap - n, "[%d]", i);
+		if (n + m < cap && js_on_path(target, cur, n + m))
+			return js_find(s, target, cur, n + m, cap);
+		cur[n] = '\0';
+		js_skip(s);
+		js_ws(s);
+		if (s->p >= s->end || *s->p != ',')
+			return line;
+		s->p++;
+	}
+}
+
+/* The line of the value at path in buf (or of its deepest ancestor). */
+static int
+js_path_line(const char *buf, size_t len, const char *path)
+{
+	struct jscan s = { buf, buf + len, 1 };
+	char cur[CAT_PATH_LEN + 32];
+
+	cur[0] = '\0';
+	if (strcmp(path, "(top)") == 0)
+		path = "";
+	return js_find(&s, path, cur, 0, sizeof(cur));
+}
+
 static void
 cat_verror(struct catalog *cat, int line, int col, const char *path,
     const char *fmt, va_list ap)
 {
 	char msg[512], full[1024];
+	int n;
 
 	if (cat->nerrors++ >= CAT_ERRORS_MAX)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (line > 0 && col > 0)
-		snprintf(full, sizeof(full), "%s:%d:%d: %s", cat->name, line, col,
-		    msg);
+		n = snprintf(full, sizeof(full), "%s:%d:%d: %s", cat->name, line,
+		    col, msg);
 	else if (line > 0)
-		snprintf(full, sizeof(full), "%s:%d: %s", cat->name, line, msg);
+		n = snprintf(full, sizeof(full), "%s:%d: %s", cat->name, line,
+		    msg);
+	else if (path != NULL && *path != '\0' && cat->jbuf != NULL)
+		n = snprintf(full, sizeof(full), "%s:%d: %s: %s", cat->name,
+		    js_path_line(cat->jbuf, cat->jlen, path), path, msg);
 	else if (path != NULL && *path != '\0')
-		snprintf(full, sizeof(full), "%s: %s: %s", cat->name, path, msg);
+		n = snprintf(full, sizeof(full), "%s: %s: %s", cat->name, path,
+		    msg);
 	else
-		snprintf(full, sizeof(full), "%s: %s", cat->name, msg);
+		n = snprintf(full, sizeof(full), "%s: %s", cat->name, msg);
+	if (n < 0)
+		full[0] = '\0';
 	cat->errors[cat->nerrors - 1] = strdup(full);
 }
 
@@ -413,7 +565,11 @@ j_known(struct catalog *cat, json_object *obj, const char *path,
 			if (strcmp(*p, k) == 0)
 				break;
 		if (*p == NULL) {
-			cat_error(cat, 0, path, "unknown key '%.40s'", k);
+			char kp[CAT_PATH_LEN];
+
+			jpath(kp, sizeof(kp), strcmp(path, "(top)") == 0 ? "" :
+			    path, strlen(k) <= 40 ? k : "(long)", 0);
+			cat_error(cat, 0, kp, "unknown key");
 			bad = 1;
 		}
 	}
@@ -862,8 +1018,11 @@ cat_load_json(struct catalog *cat, const char *buf, size_t len)
 			json_object_put(root);
 			return -1;
 		}
+	cat->jbuf = buf;
+	cat->jlen = len;
 	if (j_object(cat, root, "(top)") == -1) {
 		json_object_put(root);
+		cat->jbuf = NULL;
 		return -1;
 	}
 	(void)j_known(cat, root, "(top)", keys);
@@ -877,6 +1036,7 @@ cat_load_json(struct catalog *cat, const char *buf, size_t len)
 	}
 	json_object_put(root);
 	cat_finish(cat);
+	cat->jbuf = NULL;
 	return cat->nerrors > 0 ? -1 : 0;
 }
 

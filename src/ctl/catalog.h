@@ -13,8 +13,10 @@
  *         range of seats ("17" or "1-500").
  * A graded seat costs its grade's price; a seat without a grade names its
  * own.  Every error is recorded (up to CAT_ERRORS_MAX kept, all counted)
- * as "FILE:LINE: what" (CSV lines, JSON syntax errors) or "FILE: PATH:
- * what" (a JSON value, named by its path, e.g. concerts[0].dates[1].date).
+ * as "FILE:LINE: what" (CSV), "FILE:LINE:COL: what" (JSON syntax) or
+ * "FILE:LINE: PATH: what" (a JSON value, named by its path, e.g.
+ * concerts[0].dates[1].date, on the line where that value starts -- or,
+ * for a missing key, where its object does).
  */
 #ifndef CONCERT_CATALOG_H
 #define CONCERT_CATALOG_H
@@ -88,6 +90,10 @@ struct catalog {
 	size_t nseats;                      /* all dates' seats */
 	int nerrors;                        /* all errors found */
 	char *errors[CAT_ERRORS_MAX];       /* the first ones */
+	/* While a JSON file's values are checked: its text, where an error
+	 * naming a path finds the line of that value. */
+	const char *jbuf;
+	size_t jlen;
 };
 
 /* An empty catalogue whose messages name the file `name`. */
@@ -109,8 +115,9 @@ int cat_load_file(struct catalog *cat, const char *path, enum cat_format fmt);
  * sorted by number.  Called by the loaders. */
 void cat_finish(struct catalog *cat);
 
-/* Record an error: "NAME:LINE: msg" when line > 0, else "NAME: PATH: msg"
- * ("NAME: msg" without a path). */
+/* Record an error: "NAME:LINE: msg" when line > 0, else "NAME:LINE: PATH:
+ * msg" (the line of the path's value in cat->jbuf, when set and found),
+ * "NAME: PATH: msg", or "NAME: msg" without a path. */
 void cat_error(struct catalog *cat, int line, const char *path,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

@@ -395,20 +395,33 @@ def test_bad_json_files_name_line_or_path_and_write_nothing(tmp_path):
     c["dates"][1]["seats"][1]["to"] = 2
     c["dates"][1]["seats"].append({"price": 5, "numbers": [9]})
     bad = write(tmp_path, "bad.json", cat)
+    text = open(bad).read()
+
+    def line(needle, nth=1):
+        """The line of the nth occurrence of needle in the file."""
+        at = -1
+        for _ in range(nth):
+            at = text.index(needle, at + 1)
+        return text.count("\n", 0, at) + 1
     rc, out, err = run_ctl(bad)
     assert rc == 1 and out == ""
     assert err.splitlines() == [
-        "%s: concerts[0].onSaleAt: not an ISO-8601 UTC time (YYYY-MM-DDTHH:MM:SSZ): "
-        "'tomorrow'" % bad,
-        "%s: concerts[0].grades[1].price: out of range [1, 1000000000000]: 0" % bad,
-        "%s: concerts[0].dates[0].date: not a date (YYYY-MM-DD): '2081-02-30'" % bad,
-        "%s: concerts[0].dates[1].seats[0].grade: grade 'GOLD' is not one of the "
-        "concert's grades" % bad,
-        "%s: concerts[0].dates[1].seats[1].grade: grade 'R' is not one of the "
-        "concert's grades" % bad,
-        "%s: concerts[0].dates[1].seats[1].to: 2 is below from (5)" % bad,
-        "%s: concerts[0].dates[1].seats[3]: seat 9 of concert %d on 2081-03-01 is listed "
-        "twice (also concerts[0].dates[1].seats[2])" % (bad, cid),
+        "%s:%d: concerts[0].onSaleAt: not an ISO-8601 UTC time (YYYY-MM-DDTHH:MM:SSZ): "
+        "'tomorrow'" % (bad, line('"onSaleAt"')),
+        "%s:%d: concerts[0].grades[1].price: out of range [1, 1000000000000]: 0"
+        % (bad, line('"price": 0')),
+        "%s:%d: concerts[0].dates[0].date: not a date (YYYY-MM-DD): '2081-02-30'"
+        % (bad, line('"2081-02-30"')),
+        "%s:%d: concerts[0].dates[1].seats[0].grade: grade 'GOLD' is not one of the "
+        "concert's grades" % (bad, line('"GOLD"')),
+        "%s:%d: concerts[0].dates[1].seats[1].grade: grade 'R' is not one of the "
+        "concert's grades" % (bad, line('"grade": "R"', 3)),
+        "%s:%d: concerts[0].dates[1].seats[1].to: 2 is below from (5)"
+        % (bad, line('"to": 2')),
+        # a whole block: the line of its "{"
+        "%s:%d: concerts[0].dates[1].seats[3]: seat 9 of concert %d on 2081-03-01 is "
+        "listed twice (also concerts[0].dates[1].seats[2])"
+        % (bad, line('"price": 5,') - 1, cid),
         "concertctl: %s: 7 errors, nothing imported" % bad], err
     assert snapshot(cid) == before
 

@@ -32,15 +32,21 @@ has_error(const struct catalog *cat, const char *msg)
 	return 0;
 }
 
-static void
-dump(const struct catalog *cat)
+/* Every recorded error, one a line, for a failed assertion's message. */
+static const char *
+all_errors(const struct catalog *cat)
 {
-	for (int i = 0; i < cat->nerrors && i < CAT_ERRORS_MAX; i++)
-		cr_log_info("%s", cat->errors[i]);
+	static char buf[16384];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < cat->nerrors && i < CAT_ERRORS_MAX && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\n  %s", cat->errors[i]);
+	return buf;
 }
 
-#define EXPECT_ERROR(cat, msg) do { dump(cat); \
-	cr_assert(has_error(cat, msg), "no error '%s'", msg); } while (0)
+#define EXPECT_ERROR(cat, msg) \
+	cr_assert(has_error(cat, msg), "no error '%s' in:%s", msg, all_errors(cat))
 
 static const char good_json[] =
     "{\"concerts\": [{\"id\": 40, \"title\": \"Autumn\", \"venue\": \"Arena\",\n"
@@ -115,30 +121,30 @@ Test(catalog_json, every_semantic_error_is_reported_with_its_path)
 	    "     {\"price\": 10}, {\"from\": 1}, {\"price\": 10, \"numbers\": [1, \"2\", 1000001]}]}]}]}";
 
 	cr_assert_eq(load_json(&cat, in), -1);
-	EXPECT_ERROR(&cat, "f.json: concerts[0].id: out of range [1, 65535]: 70000");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].title: empty");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].venue: not a string");
-	EXPECT_ERROR(&cat, "f.json: concerts[0]: unknown key 'colour'");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].onSaleAt: not an ISO-8601 UTC time "
+	EXPECT_ERROR(&cat, "f.json:1: concerts[0].id: out of range [1, 65535]: 70000");
+	EXPECT_ERROR(&cat, "f.json:1: concerts[0].title: empty");
+	EXPECT_ERROR(&cat, "f.json:1: concerts[0].venue: not a string");
+	EXPECT_ERROR(&cat, "f.json:1: concerts[0].colour: unknown key");
+	EXPECT_ERROR(&cat, "f.json:2: concerts[0].onSaleAt: not an ISO-8601 UTC time "
 	    "(YYYY-MM-DDTHH:MM:SSZ): '2027-02-30T10:00:00Z'");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].grades[0].price: out of range "
+	EXPECT_ERROR(&cat, "f.json:3: concerts[0].grades[0].price: out of range "
 	    "[1, 1000000000000]: 0");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].grades[1].grade: only letters, digits, "
+	EXPECT_ERROR(&cat, "f.json:3: concerts[0].grades[1].grade: only letters, digits, "
 	    "'-' and '_' are allowed");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].dates[0].date: not a date (YYYY-MM-DD): "
+	EXPECT_ERROR(&cat, "f.json:4: concerts[0].dates[0].date: not a date (YYYY-MM-DD): "
 	    "'2027-13-01'");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].dates[1].seats[0].grade: grade 'Q' is "
+	EXPECT_ERROR(&cat, "f.json:5: concerts[0].dates[1].seats[0].grade: grade 'Q' is "
 	    "not one of the concert's grades");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].dates[1].seats[1].to: 4 is below from (5)");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].dates[1].seats[2].from: out of range "
+	EXPECT_ERROR(&cat, "f.json:6: concerts[0].dates[1].seats[1].to: 4 is below from (5)");
+	EXPECT_ERROR(&cat, "f.json:6: concerts[0].dates[1].seats[2].from: out of range "
 	    "[1, 1000000]: 0");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].dates[1].seats[3]: give the seats as "
+	EXPECT_ERROR(&cat, "f.json:7: concerts[0].dates[1].seats[3]: give the seats as "
 	    "\"from\" (and \"to\") or as \"numbers\", one of the two");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].dates[1].seats[4].price: missing (a seat "
+	EXPECT_ERROR(&cat, "f.json:7: concerts[0].dates[1].seats[4].price: missing (a seat "
 	    "without a grade needs a price)");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].dates[1].seats[5].numbers[1]: not a seat "
+	EXPECT_ERROR(&cat, "f.json:7: concerts[0].dates[1].seats[5].numbers[1]: not a seat "
 	    "number 1 to 1000000: \"2\"");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].dates[1].seats[5].numbers[2]: not a seat "
+	EXPECT_ERROR(&cat, "f.json:7: concerts[0].dates[1].seats[5].numbers[2]: not a seat "
 	    "number 1 to 1000000: 1000001");
 	cr_assert_eq(cat.nerrors, 15);
 	cat_free(&cat);
@@ -155,11 +161,11 @@ Test(catalog_json, duplicates_in_the_file_are_errors)
 	    " {\"id\": 7, \"title\": \"b\"}]}";
 
 	cr_assert_eq(load_json(&cat, in), -1);
-	EXPECT_ERROR(&cat, "f.json: concerts[0].grades[1]: grade 'R' is listed twice");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].dates[1].date: date 2027-01-01 of concert "
+	EXPECT_ERROR(&cat, "f.json:2: concerts[0].grades[1]: grade 'R' is listed twice");
+	EXPECT_ERROR(&cat, "f.json:4: concerts[0].dates[1].date: date 2027-01-01 of concert "
 	    "7 is listed twice");
-	EXPECT_ERROR(&cat, "f.json: concerts[1].id: concert 7 is listed twice");
-	EXPECT_ERROR(&cat, "f.json: concerts[0].dates[0].seats[1]: seat 3 of concert 7 on "
+	EXPECT_ERROR(&cat, "f.json:5: concerts[1].id: concert 7 is listed twice");
+	EXPECT_ERROR(&cat, "f.json:4: concerts[0].dates[0].seats[1]: seat 3 of concert 7 on "
 	    "2027-01-01 is listed twice (also concerts[0].dates[0].seats[0])");
 	cat_free(&cat);
 }
@@ -171,7 +177,7 @@ Test(catalog_json, graded_seat_takes_no_price_of_its_own)
 	cr_assert_eq(load_json(&cat, "{\"concerts\": [{\"id\": 7, \"title\": \"a\","
 	    " \"grades\": [{\"grade\": \"R\", \"price\": 5}], \"dates\": [{\"date\":"
 	    " \"2027-01-01\", \"seats\": [{\"grade\": \"R\", \"price\": 6, \"from\": 1}]}]}]}"), -1);
-	EXPECT_ERROR(&cat, "f.json: concerts[0].dates[0].seats[0].price: a graded seat "
+	EXPECT_ERROR(&cat, "f.json:1: concerts[0].dates[0].seats[0].price: a graded seat "
 	    "costs its grade's price (5): leave price out");
 	cat_free(&cat);
 }
@@ -181,10 +187,10 @@ Test(catalog_json, top_level_must_hold_concerts)
 	struct catalog cat;
 
 	cr_assert_eq(load_json(&cat, "[]"), -1);
-	EXPECT_ERROR(&cat, "f.json: (top): not an object");
+	EXPECT_ERROR(&cat, "f.json:1: (top): not an object");
 	cat_free(&cat);
 	cr_assert_eq(load_json(&cat, "{}"), -1);
-	EXPECT_ERROR(&cat, "f.json: concerts: missing");
+	EXPECT_ERROR(&cat, "f.json:1: concerts: missing");
 	cat_free(&cat);
 }
 
@@ -193,10 +199,10 @@ Test(catalog_json, strings_must_be_valid_utf8_without_nul)
 	struct catalog cat;
 
 	cr_assert_eq(load_json(&cat, "{\"concerts\": [{\"id\": 7, \"title\": \"a\\u0000b\"}]}"), -1);
-	EXPECT_ERROR(&cat, "f.json: concerts[0].title: contains a NUL character");
+	EXPECT_ERROR(&cat, "f.json:1: concerts[0].title: contains a NUL character");
 	cat_free(&cat);
 	cr_assert_eq(load_json(&cat, "{\"concerts\": [{\"id\": 7, \"title\": \"tab\\there\"}]}"), -1);
-	EXPECT_ERROR(&cat, "f.json: concerts[0].title: control character 0x09");
+	EXPECT_ERROR(&cat, "f.json:1: concerts[0].title: control character 0x09");
 	cat_free(&cat);
 	/* Korean titles are text like any other */
 	cr_assert_eq(load_json(&cat, "{\"concerts\": [{\"id\": 7, \"title\": "
@@ -214,7 +220,7 @@ Test(catalog_json, seat_cap_per_file)
 	    "{\"date\": \"2027-01-02\", \"seats\": [{\"price\": 1, \"from\": 1, \"to\": 1000000}]},"
 	    "{\"date\": \"2027-01-03\", \"seats\": [{\"price\": 1, \"from\": 1, \"to\": 1}]}]}]}");
 	cr_assert_eq(load_json(&cat, in), -1);
-	EXPECT_ERROR(&cat, "f.json: concerts[0].dates[2].seats[0]: more than 2000000 seats "
+	EXPECT_ERROR(&cat, "f.json:1: concerts[0].dates[2].seats[0]: more than 2000000 seats "
 	    "in the file");
 	cr_assert_eq(cat.nerrors, 1);
 	cat_free(&cat);
@@ -422,5 +428,25 @@ Test(catalog_csv, rows_switching_concerts_on_one_day_stay_with_their_concert)
 	cr_assert_eq(cat.concerts[0].id, 41);
 	cr_assert_eq(cat.concerts[0].dates[0].nseats, 2);
 	cr_assert_eq(cat.concerts[1].dates[0].nseats, 1);
+	cat_free(&cat);
+}
+
+Test(catalog_json, a_value_is_named_on_its_line_a_missing_key_on_its_objects)
+{
+	struct catalog cat;
+
+	cr_assert_eq(load_json(&cat, "{\"concerts\": [\n"
+	    "  {\"id\": 7, \"title\": \"a\", \"dates\": [\n"
+	    "    {\"date\": \"2027-01-01\", \"seats\": [\n"
+	    "      {\"numbers\": [1, 2,\n"
+	    "         \"three\"],\n"
+	    "       \"price\": 5, \"note\": {\"a\": [1, {\"b\": \"}]\"}]}},\n"
+	    "      {\"from\": 4,\n"
+	    "       \"section\": \"A\"}]}]}]}"), -1);
+	EXPECT_ERROR(&cat, "f.json:5: concerts[0].dates[0].seats[0].numbers[2]: not a seat "
+	    "number 1 to 1000000: \"three\"");
+	EXPECT_ERROR(&cat, "f.json:6: concerts[0].dates[0].seats[0].note: unknown key");
+	EXPECT_ERROR(&cat, "f.json:7: concerts[0].dates[0].seats[1].price: missing (a seat "
+	    "without a grade needs a price)");
 	cat_free(&cat);
 }
