@@ -129,19 +129,42 @@ static const char *const in_use_name[] = {
 	[IN_USE_EXPIRED] = "held (expired, not yet freed by the consumer)",
 };
 
+/* what: "deletes it", or what the file changes (change()). */
 static void
 refuse(struct run *r, const struct cat_concert *c, const struct cat_date *d,
-    int seat, int in_use, const char *change)
+    int seat, int in_use, const char *what)
 {
-	char msg[300];
+	char msg[400];
 
 	if (r->res.refused++ >= IMPORT_REFUSED_MAX)
 		return;
 	if (snprintf(msg, sizeof(msg), "%s: refused: seat %d of concert %lld "
-	    "on %s is %s (the file %s it)", r->cat->name, seat, c->id, d->date,
-	    in_use_name[in_use], change) < 0)
+	    "on %s is %s (the file %s)", r->cat->name, seat, c->id, d->date,
+	    in_use_name[in_use], what) < 0)
 		msg[0] = '\0';
 	r->refusals[r->res.refused - 1] = strdup(msg);
+}
+
+/* "changes its price 90000 -> 99000, grade 'R' -> 'S'" into out. */
+static const char *
+change(const struct dbseat *ds, const struct cat_block *b, char *out,
+    size_t outlen)
+{
+	size_t n;
+
+	n = (size_t)snprintf(out, outlen, "changes its");
+	if (b->price != ds->price && n < outlen)
+		n += (size_t)snprintf(out + n, outlen - n, " price %lld -> %lld,",
+		    ds->price, b->price);
+	if (strcmp(b->grade, ds->grade) != 0 && n < outlen)
+		n += (size_t)snprintf(out + n, outlen - n, " grade '%s' -> '%s',",
+		    ds->grade, b->grade);
+	if (strcmp(b->section, ds->section) != 0 && n < outlen)
+		n += (size_t)snprintf(out + n, outlen - n,
+		    " section '%s' -> '%s',", ds->section, b->section);
+	if (n > 0 && n < outlen && out[n - 1] == ',')
+		out[n - 1] = '\0';
+	return out;
 }
 
 static void
@@ -232,30 +255,42 @@ each_batch(struct run *r, struct db_stmt *st, const struct cat_concert *c,
 }
 
 /* The locked state of a seat to change or delete. */
+/* The entry for seat number n in a sorted array, or NULL. */
+#define FIND(arr, count, n, out) do { \
+	size_t lo_ = 0, hi_ = (count); \
+	(out) = NULL; \
+	while (lo_ < hi_) { \
+		size_t mid_ = (lo_ + hi_) / 2; \
+		if ((arr)[mid_].number == (n)) { \
+			(out) = &(arr)[mid_]; \
+			break; \
+		} \
+		if ((arr)[mid_].number < (n)) \
+			lo_ = mid_ + 1; \
+		else \
+			hi_ = mid_; \
+	} \
+} while (0)
+
+/* The locked state of a seat to change or delete. */
 static void
 check_locked(struct run *r, const struct cat_concert *c,
     const struct cat_date *d, int seat, int in_use)
 {
-	size_t lo = 0, hi = r->ndel;
-	int deleting = 0;
+	const struct cat_seat *fs;
+	const struct dbseat *ds;
+	char what[200];
 
-	/* r->del is in seat order: is this one to be deleted? */
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (r->del[mid] == seat) {
-			deleting = 1;
-			break;
-		}
-		if (r->del[mid] < seat)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (in_use > 0)
-		refuse(r, c, d, seat, in_use, deleting ? "deletes" : "changes");
-	else if (in_use < 0 && deleting)
-		refuse(r, c, d, seat, IN_USE_EXPIRED, "deletes");
+	/* a seat to delete is in the database only, one to change in both */
+	FIND(d->seats, d->nseats, seat, fs);
+	FIND(r->db, r->ndb, seat, ds);
+	if (fs == NULL) {
+		if (in_use != 0)
+			refuse(r, c, d, seat, in_use > 0 ? in_use :
+			    IN_USE_EXPIRED, "deletes it");
+	} else if (in_use > 0)
+		refuse(r, c, d, seat, in_use, ds == NULL ? "changes it" :
+		    change(ds, &d->blocks[fs->block], what, sizeof(what)));
 }
 
 static int
@@ -327,7 +362,7 @@ import_date(struct run *r, const struct cat_concert *c,
 				continue;
 			if (ds->in_use != 0) {
 				refuse(r, c, d, ds->number, ds->in_use < 0 ?
-				    IN_USE_EXPIRED : ds->in_use, "deletes");
+				    IN_USE_EXPIRED : ds->in_use, "deletes it");
 				continue;
 			}
 			if (grow_int(&r->del, r->ndel, &delcap) == -1 ||
@@ -349,8 +384,10 @@ import_date(struct run *r, const struct cat_concert *c,
 				continue;
 			}
 			if (ds->in_use > 0) {
+				char what[200];
+
 				refuse(r, c, d, ds->number, ds->in_use,
-				    "changes");
+				    change(ds, b, what, sizeof(what)));
 				continue;
 			}
 			r->res.seats.updated++;

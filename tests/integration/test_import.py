@@ -309,8 +309,10 @@ def test_change_of_held_or_sold_seat_is_refused(tmp_path):
     rc, out, err = run_ctl(path)
     assert rc == 3, (out, err)
     assert err.splitlines() == [
-        "%s: refused: seat 5 of concert %d on %s is held (the file changes it)" % (path, cid, d),
-        "%s: refused: seat 6 of concert %d on %s is sold (the file changes it)" % (path, cid, d),
+        "%s: refused: seat 5 of concert %d on %s is held (the file changes its price 90000 -> "
+        "99000)" % (path, cid, d),
+        "%s: refused: seat 6 of concert %d on %s is sold (the file changes its price 90000 -> "
+        "99000)" % (path, cid, d),
         "concertctl: %s: 2 sold or held seats in the way, nothing imported" % path], err
     assert out == ""
     assert snapshot(cid) == before
@@ -323,6 +325,17 @@ def test_change_of_held_or_sold_seat_is_refused(tmp_path):
     assert err.splitlines()[:2] == [
         "%s: refused: seat 5 of concert %d on %s is held (the file deletes it)" % (path, cid, d),
         "%s: refused: seat 6 of concert %d on %s is sold (the file deletes it)" % (path, cid, d)]
+    # A section and a grade change are named too.
+    cat = catalogue(cid, dates)
+    cat["concerts"][0]["dates"][0]["seats"][1]["section"] = "B"
+    cat["concerts"][0]["dates"][0]["seats"][1]["grade"] = "VIP"
+    path = write(tmp_path, "e.json", cat)
+    rc, out, err = run_ctl(path)
+    assert rc == 3, (out, err)
+    assert err.splitlines()[0] == "%s: refused: seat 5 of concert %d on %s is held (the file " \
+        "changes its price 90000 -> 150000, grade 'R' -> 'VIP', section 'A' -> 'B')" % (
+            path, cid, d), err
+    assert snapshot(cid) == before
     assert snapshot(cid) == before
     # What does not touch them still imports: a new seat, the same held and sold ones.
     cat = catalogue(cid, dates)
@@ -367,8 +380,8 @@ def test_hold_racing_the_import_is_seen(tmp_path):
         lock.stdin.close()
         lock.wait(10)
     assert p.returncode == 3, (out, err)
-    assert "%s: refused: seat 1 of concert %d on %s is held (the file changes it)" % (
-        path, cid, d) in err.splitlines(), err
+    assert "%s: refused: seat 1 of concert %d on %s is held (the file changes its price " \
+        "150000 -> 160000)" % (path, cid, d) in err.splitlines(), err
     after = snapshot(cid)
     assert after[3] == before[3]                     # the grade's price unchanged
     sql("UPDATE seats SET state = 0, hold_user = NULL, hold_expires_at = NULL"
