@@ -101,11 +101,11 @@ struct run {
 	struct dbseat *db;
 	size_t ndb, dbcap;
 	int *lock;                       /* seat numbers to lock and check */
-	size_t nlock;
+	size_t nlock, lockcap;
 	int *del;                        /* to delete (prune) */
-	size_t ndel;
+	size_t ndel, delcap;
 	const struct cat_seat **write;   /* new and changed */
-	size_t nwrite;
+	size_t nwrite, writecap;
 };
 
 static void
@@ -326,11 +326,16 @@ write_seats(struct run *r, const struct cat_concert *c,
 static int
 grow_int(int **p, size_t n, size_t *cap)
 {
+	size_t ncap;
+	int *q;
+
 	if (n < *cap)
 		return 0;
-	*cap = *cap ? *cap * 2 : 1024;
-	if ((*p = realloc(*p, *cap * sizeof(**p))) == NULL)
+	ncap = *cap ? *cap * 2 : 1024;
+	if ((q = realloc(*p, ncap * sizeof(*q))) == NULL)
 		return -1;
+	*p = q;
+	*cap = ncap;
 	return 0;
 }
 
@@ -339,7 +344,7 @@ static int
 import_date(struct run *r, const struct cat_concert *c,
     const struct cat_date *d)
 {
-	size_t i = 0, k = 0, lockcap = 0, delcap = 0, writecap = 0;
+	size_t i = 0, k = 0;
 	long long a;
 	long refused = r->res.refused;
 
@@ -365,8 +370,8 @@ import_date(struct run *r, const struct cat_concert *c,
 				    IN_USE_EXPIRED : ds->in_use, "deletes it");
 				continue;
 			}
-			if (grow_int(&r->del, r->ndel, &delcap) == -1 ||
-			    grow_int(&r->lock, r->nlock, &lockcap) == -1)
+			if (grow_int(&r->del, r->ndel, &r->delcap) == -1 ||
+			    grow_int(&r->lock, r->nlock, &r->lockcap) == -1)
 				goto nomem;
 			r->del[r->ndel++] = ds->number;
 			r->lock[r->nlock++] = ds->number;
@@ -391,18 +396,18 @@ import_date(struct run *r, const struct cat_concert *c,
 				continue;
 			}
 			r->res.seats.updated++;
-			if (grow_int(&r->lock, r->nlock, &lockcap) == -1)
+			if (grow_int(&r->lock, r->nlock, &r->lockcap) == -1)
 				goto nomem;
 			r->lock[r->nlock++] = ds->number;
 		}
-		if (r->nwrite == writecap) {
+		if (r->nwrite == r->writecap) {
+			size_t ncap = r->writecap ? r->writecap * 2 : 1024;
 			const struct cat_seat **n;
 
-			writecap = writecap ? writecap * 2 : 1024;
-			if ((n = realloc(r->write, writecap *
-			    sizeof(*n))) == NULL)
+			if ((n = realloc(r->write, ncap * sizeof(*n))) == NULL)
 				goto nomem;
 			r->write = n;
+			r->writecap = ncap;
 		}
 		r->write[r->nwrite++] = fs;
 	}
