@@ -193,6 +193,90 @@ js_path_line(const char *buf, size_t len, const char *path)
 	return js_find(&s, path, cur, 0, sizeof(cur));
 }
 
+/* Keys of one object compared for duplicates, at most (an object with
+ * more has unknown keys anyway). */
+#define JS_KEYS_MAX 64
+
+static void cat_error_at(struct catalog *, int, int, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* json-c keeps the last of two equal keys without a word, so a second
+ * "price" would win silently: walk the whole text, every object's keys
+ * compared, and report each duplicate on its line. */
+static void
+js_dups(struct catalog *cat, struct jscan *s, char *cur, size_t n, size_t cap)
+{
+	const char *keys[JS_KEYS_MAX];
+	size_t lens[JS_KEYS_MAX], m;
+	int nkeys = 0, i, idx = 0;
+
+	js_ws(s);
+	if (s->p >= s->end)
+		return;
+	if (*s->p == '{') {
+		for (s->p++;;) {
+			const char *k;
+			size_t klen;
+			int line;
+
+			js_ws(s);
+			if (s->p >= s->end || *s->p != '"')
+				break;
+			line = s->line;
+			k = s->p + 1;
+			js_string(s);
+			klen = (size_t)(s->p - 1 - k);
+			for (i = 0; i < nkeys; i++)
+				if (lens[i] == klen && memcmp(keys[i], k, klen) == 0) {
+					cat_error_at(cat, line, 0, "%s%skey '%.*s' is "
+					    "listed twice", n > 0 ? cur : "",
+					    n > 0 ? ": " : "", (int)(klen > 40 ? 40 :
+					    klen), k);
+					break;
+				}
+			if (nkeys < JS_KEYS_MAX) {
+				keys[nkeys] = k;
+				lens[nkeys++] = klen;
+			}
+			js_ws(s);
+			s->p++;         /* ':' */
+			m = (size_t)snprintf(cur + n, cap - n, "%s%.*s",
+			    n > 0 ? "." : "", (int)(klen > 40 ? 40 : klen), k);
+			if (n + m >= cap)
+				m = 0;
+			js_dups(cat, s, cur, n + m, cap);
+			cur[n] = '\0';
+			js_ws(s);
+			if (s->p >= s->end || *s->p != ',')
+				break;
+			s->p++;
+		}
+		js_ws(s);
+		s->p++;                 /* '}' */
+		return;
+	}
+	if (*s->p == '[') {
+		for (s->p++;; idx++) {
+			js_ws(s);
+			if (s->p >= s->end || *s->p == ']')
+				break;
+			m = (size_t)snprintf(cur + n, cap - n, "[%d]", idx);
+			if (n + m >= cap)
+				m = 0;
+			js_dups(cat, s, cur, n + m, cap);
+			cur[n] = '\0';
+			js_ws(s);
+			if (s->p >= s->end || *s->p != ',')
+				break;
+			s->p++;
+		}
+		js_ws(s);
+		s->p++;                 /* ']' */
+		return;
+	}
+	js_skip(s);
+}
+
 static void
 cat_verror(struct catalog *cat, int line, int col, const char *path,
     const char *fmt, va_list ap)
@@ -234,7 +318,7 @@ cat_error(struct catalog *cat, int line, const char *path, const char *fmt,
 }
 
 /* "NAME:LINE:COL: msg", for JSON syntax errors. */
-static void __attribute__((format(printf, 4, 5)))
+static void
 cat_error_at(struct catalog *cat, int line, int col, const char *fmt, ...)
 {
 	va_list ap;
@@ -1020,6 +1104,13 @@ cat_load_json(struct catalog *cat, const char *buf, size_t len)
 		}
 	cat->jbuf = buf;
 	cat->jlen = len;
+	{
+		struct jscan js = { buf, buf + len, 1 };
+		char cur[CAT_PATH_LEN + 48];
+
+		cur[0] = '\0';
+		js_dups(cat, &js, cur, 0, sizeof(cur));
+	}
 	if (j_object(cat, root, "(top)") == -1) {
 		json_object_put(root);
 		cat->jbuf = NULL;

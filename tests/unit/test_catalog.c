@@ -450,3 +450,17 @@ Test(catalog_json, a_value_is_named_on_its_line_a_missing_key_on_its_objects)
 	    "without a grade needs a price)");
 	cat_free(&cat);
 }
+
+Test(catalog_json, a_key_twice_in_one_object_is_an_error)
+{
+	struct catalog cat;
+
+	/* json-c would keep the second silently */
+	cr_assert_eq(load_json(&cat, "{\"concerts\": [{\"id\": 5, \"title\": \"a\",\n"
+	    "  \"title\": \"b\", \"dates\": [{\"date\": \"2027-01-01\", \"seats\": [\n"
+	    "   {\"price\": 1, \"from\": 1,\n    \"price\": 2}]}]}]}"), -1);
+	EXPECT_ERROR(&cat, "f.json:2: concerts[0]: key 'title' is listed twice");
+	EXPECT_ERROR(&cat, "f.json:4: concerts[0].dates[0].seats[0]: key 'price' is listed twice");
+	cr_assert_eq(cat.nerrors, 2);
+	cat_free(&cat);
+}
