@@ -53,7 +53,7 @@ DIR_VARS = ("prefix", "sbindir", "sysconfdir", "datadir", "mandir",
             "systemdsystemunitdir")
 UNITS = ("concertd.socket", "concertd.service", "concert-consumer.service")
 MAN_PAGES = ("man8/concertd.8", "man8/concert-consumer.8",
-             "man5/concert.conf.5")
+             "man8/concertctl.8", "man5/concert.conf.5")
 
 
 def _require(tool, package):
@@ -162,7 +162,7 @@ def test_expected_files_installed(install):
     expected += [install.path("systemdsystemunitdir", u) for u in UNITS]
     missing = [p for p in expected if not os.path.isfile(p)]
     assert not missing, "not installed: %s" % missing
-    for b in ("concertd", "concert-consumer"):
+    for b in ("concertd", "concert-consumer", "concertctl"):
         assert os.access(install.path("sbindir", b), os.X_OK)
     # The example config must not install as the live one.
     assert not os.path.exists(install.path("sysconfdir", "concert.conf"))
@@ -215,7 +215,7 @@ def test_units_exec_installed_binaries(install):
 # --------------------------------------------------------------- binaries
 
 def test_installed_binaries_run(install):
-    for name in ("concertd", "concert-consumer"):
+    for name in ("concertd", "concert-consumer", "concertctl"):
         r = subprocess.run([install.path("sbindir", name), "-h"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True, timeout=30, env=_clean_env())
