@@ -216,7 +216,7 @@ def test_every_error_code_has_a_message_in_both_languages():
     # reservation and payment statuses (GET /reservations, GET /payments), not error codes
     codes -= {"HELD", "CONFIRMED", "RELEASED", "CANCELLED", "PAID", "REFUNDED"}
     codes |= {"COMMIT_UNKNOWN", "RATE_LIMITED", "UPSTREAM_UNAVAILABLE", "FORBIDDEN"}
-    js = open(os.path.join(helpers.ROOT, "web", "app.1.js"), encoding="utf-8").read()
+    js = open(os.path.join(helpers.ROOT, "web", "app.2.js"), encoding="utf-8").read()
     en, ko = js.split("ko: {", 1)
     missing = sorted(c for c in codes if not (re.search(r"\b%s: '" % c, en) and re.search(r"\b%s: '" % c, ko)))
     assert not missing, missing
