@@ -104,7 +104,8 @@ class IsolatedStack:
             "CONCERT_WORKERS": "3",
         })
         for k, v in conf.items():
-            env["CONCERT_" + k.upper()] = str(v)
+            if k not in ("token_rate_limit", "token_rate_burst"):
+                env["CONCERT_" + k.upper()] = str(v)
         self.env = env
 
     # ------------------------------------------------------------ database
@@ -217,7 +218,10 @@ class IsolatedStack:
                  "HTTP_PORT": str(self.port),
                  "OPS_PORT": str(helpers.free_port()),  # the operator pages' listener
                  # scripts/web's defaults: token rate limit never reached, CORS off
-                 "TOKEN_RATE": "1000r/s", "TOKEN_BURST": "burst=1000",
+                 # (a test that joins flat out passes token_rate_limit /
+                 # token_rate_burst: nginx's, not concertd's, settings)
+                 "TOKEN_RATE": str(self.conf.get("token_rate_limit", "1000r/s")),
+                 "TOKEN_BURST": "burst=%s" % self.conf.get("token_rate_burst", 1000),
                  "CORS_MAP": "", "CORS_VARY": ""}
         for k, v in subst.items():
             text = text.replace("@%s@" % k, v)
