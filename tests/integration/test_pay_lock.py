@@ -18,8 +18,10 @@ from test_races_harden import (Background, active_token, bearer, private_date,
 PRICE = 900
 # Seconds between the payment starting and the hold's deadline: long enough
 # to see the payment wait, short enough to stay well inside the workers'
-# lock wait timeout (db_lock_wait_timeout, 5 s in the test stack).
-MARGIN = 2.0
+# lock wait timeout (db_lock_wait_timeout, 5 s in the test stack: the
+# payment waits MARGIN + 0.5 s).  2 s once ran out on CI before the payment
+# was seen waiting (it passed in every rerun): 3 s.
+MARGIN = 3.0
 
 
 def waiting_payment_query():

@@ -317,8 +317,13 @@ def test_joins_between_the_opening_and_the_draw_come_after_the_entrants():
 
 
 def test_joins_racing_the_draw_are_neither_lost_nor_ahead_of_the_entrants():
+    # Four threads join flat out from one address: nginx's token rate limit
+    # (1000 r/s) must not refuse them (a joiner thread died on a 429 on a
+    # quiet box, and the test went on with fewer joiners).
     with isolated_stack(demo=True, consumers=2, max_active_tokens=1,
-                        active_ttl_seconds=600, sweep_interval_ms=50) as st:
+                        active_ttl_seconds=600, sweep_interval_ms=50,
+                        token_rate_limit="1000000r/s",
+                        token_rate_burst=1000000) as st:
         cid = 3
         _open_in(st, cid, 3)
         got, stop = [], threading.Event()
