@@ -60,6 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "clock.h"
 #include "log.h"
 #include "pm.h"
@@ -150,8 +151,7 @@ static struct {
 	long long relay_started;
 	long long relay_quit_at;    /* SIGQUIT sent, 0: not stopping it */
 	int relay_killed;
-	long long relay_at;         /* no (re)start before this */
-	long long relay_delay;      /* current restart delay, 0: none */
+	struct backoff relay_backoff;   /* (re)start delay after a quick death */
 	int relay_replace;          /* a reload changed the Kafka settings */
 	int relay_final;            /* stopping: the last relay was asked */
 	unsigned long relay_spawns;
@@ -331,7 +331,7 @@ master_relay_spawn(long long now)
 	if (pid == -1) {
 		log_error("fork of the event relay failed: %s; retrying",
 		    strerror(errno));
-		m.relay_at = now + MASTER_RELAY_DELAY_MAX_MS;
+		m.relay_backoff.until_ms = now + MASTER_RELAY_DELAY_MAX_MS;
 		return;
 	}
 	if (pid == 0) {
@@ -386,12 +386,9 @@ master_relay_reaped(int status, long long now)
 	if (sb != NULL)
 		__atomic_store_n(&sb->relay.pid, 0, __ATOMIC_RELAXED);
 	if (expected || now - m.relay_started >= MASTER_RELAY_STABLE_MS)
-		m.relay_delay = 0;
-	else if (m.relay_delay == 0)
-		m.relay_delay = MASTER_RELAY_DELAY_MIN_MS;
-	else if ((m.relay_delay *= 2) > MASTER_RELAY_DELAY_MAX_MS)
-		m.relay_delay = MASTER_RELAY_DELAY_MAX_MS;
-	m.relay_at = now + m.relay_delay;
+		backoff_reset(&m.relay_backoff);
+	else
+		backoff_fail(&m.relay_backoff, now);
 	m.relay_pid = 0;
 	m.relay_replace = 0;
 }
@@ -410,11 +407,11 @@ master_relay(long long now)
 	int workers_gone = m.stopping && m.nchild == 0;
 
 	if (m.relay_pid == 0) {
-		if (m.relay_final || now < m.relay_at)
+		if (m.relay_final || backoff_waiting(&m.relay_backoff, now))
 			return;
 		/* Workers gone: one last relay drains the channel, unless
 		 * relays are failing to start (then nobody would). */
-		if (workers_gone && m.relay_delay != 0) {
+		if (workers_gone && m.relay_backoff.delay_ms != 0) {
 			m.relay_final = 1;
 			return;
 		}
@@ -792,8 +789,9 @@ master_timeout(struct timespec *ts, long long now)
 		wait = m.breaker_until - now;
 	if (m.breaker_until != 0 && m.lone_at > now && m.lone_at - now < wait)
 		wait = m.lone_at - now;
-	if (m.relay_pid == 0 && m.relay_at > now && m.relay_at - now < wait)
-		wait = m.relay_at - now;
+	if (m.relay_pid == 0 && backoff_waiting(&m.relay_backoff, now) &&
+	    m.relay_backoff.until_ms - now < wait)
+		wait = m.relay_backoff.until_ms - now;
 	if (wait < 0)
 		wait = 0;
 	ts->tv_sec = wait / 1000;
@@ -814,6 +812,8 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 	m.listen_fd = listen_fd;
 	m.pid = getpid();
 	m.ready_pipe[0] = m.ready_pipe[1] = -1;
+	m.relay_backoff = (struct backoff)BACKOFF_INIT(MASTER_RELAY_DELAY_MIN_MS,
+	    MASTER_RELAY_DELAY_MAX_MS);
 	m.relay_fd[0] = m.relay_fd[1] = -1;
 
 	if (master_install_signals() == -1)
